@@ -1,0 +1,84 @@
+"""The records that flow through indexing: a report's text, its metadata, its passages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One paragraph of a report (or one part of a paragraph too long for the model).
+
+    Offsets are into the report's text (the file itself for .txt/.md, the extracted text for
+    PDFs): ``text == report_text[start:end]`` always holds.
+
+    :param report: the id of the report the passage belongs to.
+    :param paragraph: position of the paragraph in the report, from 1.
+    :param part: 1 unless a long paragraph was split at sentence boundaries (1, 2, ...).
+    :param number: the report's own paragraph number ("13") if it numbers the paragraph.
+    :param page: first page the passage is on (PDFs; ``None`` for text files).
+    :param page_end: last page the passage is on.
+    """
+
+    report: str
+    paragraph: int
+    part: int
+    number: str | None
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    page_end: int | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable id: report id + paragraph number (+ part when the paragraph was split)."""
+        base = f"{self.report}#{self.paragraph}"
+        return base if self.part == 1 else f"{base}.{self.part}"
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """What reading a report file gives: its text and, for PDFs, where each page starts.
+
+    :param page_starts: character offset of each page's start in ``text`` (page 1 first);
+        ``None`` for files without pages.
+    """
+
+    text: str
+    page_starts: list[int] | None = None
+    title: str | None = None
+    date: str | None = None
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or None for files without pages."""
+        if self.page_starts is None:
+            return None
+        page = 1
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i + 1
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report in the library, as the index knows it.
+
+    :param id: the file name without extension; what citations and filters use.
+    :param source: the file's path relative to the library folder.
+    :param sha256: hash of the file's bytes; an unchanged hash means nothing to re-index.
+    """
+
+    id: str
+    source: str
+    sha256: str
+    title: str
+    publisher: str | None = None
+    date: str | None = None
+    kind: str | None = None
+    pages: int | None = None
+    passages: int = 0
+    indexed_at: str | None = None
+    extra: dict = field(default_factory=dict)

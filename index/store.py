@@ -1,0 +1,286 @@
+"""The index on disk: immutable segments plus a manifest that names one complete version.
+
+Layout of an index directory::
+
+    manifest.json        the current version: model, chunker, reports and their segments
+    manifest.prev.json   the version before it (kept, and its segments with it)
+    segments/S.faiss     one report's vectors (FAISS, ids = passage keys)
+    segments/S.jsonl     its passages (JSON lines; no pickle)
+    segments/S.txt       its text, which passage offsets index
+    lock                 held by the one sync allowed at a time
+
+Files a version uses are never rewritten: a sync writes new segments beside them (fsync),
+then switches version by atomically replacing ``manifest.json`` (``os.replace``), last.
+A crash at any moment therefore leaves the old or the new version, both complete.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from index.passage import Passage, Report
+from index.vectors import VectorIndex
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+PREVIOUS = "manifest.prev.json"
+
+
+class IndexUnusable(RuntimeError):
+    """The index cannot be used as asked; the message says why and what to do."""
+
+
+class IndexBusy(IndexUnusable):
+    pass
+
+
+@dataclass
+class ReportEntry:
+    """A report as the manifest records it: its metadata, its segment, its file's stat."""
+
+    report: Report
+    segment: str
+    size: int
+    mtime_ns: int
+
+    def to_json(self) -> dict:
+        return {**asdict(self.report), "segment": self.segment, "size": self.size, "mtime_ns": self.mtime_ns}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ReportEntry":
+        names = {f.name for f in fields(Report)}
+        return cls(
+            report=Report(**{k: v for k, v in data.items() if k in names}),
+            segment=data["segment"], size=data["size"], mtime_ns=data["mtime_ns"],
+        )
+
+
+@dataclass
+class Manifest:
+    """How the index was built and what it holds; loading checks it before trusting the rest."""
+
+    model: str
+    model_sha256: str
+    dimension: int
+    max_tokens: int
+    chunker: str
+    reports: list[ReportEntry] = field(default_factory=list)
+    version: int = 0
+    created_at: str = ""
+    format: int = FORMAT
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["reports"] = [r.to_json() for r in self.reports]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Manifest":
+        if data.get("format") != FORMAT:
+            raise IndexUnusable(f"index format {data.get('format')!r} is not {FORMAT}")
+        reports = [ReportEntry.from_json(r) for r in data.get("reports", [])]
+        return cls(**{**{k: v for k, v in data.items() if k != "reports"}, "reports": reports})
+
+    def segments(self) -> set[str]:
+        return {r.segment for r in self.reports}
+
+
+def passage_key(segment: str, passage: Passage) -> int:
+    """The FAISS id of a passage: from its segment and place, so it is stable across loads."""
+    digest = hashlib.blake2b(f"{segment}:{passage.paragraph}.{passage.part}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def segment_name(file_sha256: str, model_sha256: str, chunker: str) -> str:
+    """Segments are named by what they are made of, so a rebuild never overwrites one in use."""
+    return hashlib.sha256(f"{file_sha256}:{model_sha256}:{chunker}".encode()).hexdigest()[:32]
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _passage_json(p: Passage) -> dict:
+    data = asdict(p)
+    del data["report"]  # the manifest says which report a segment belongs to (renames are free)
+    return data
+
+
+class IndexDir:
+    """An index directory: read the manifest, write segments, switch versions, load."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.segments_dir = self.path / "segments"
+
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def stamp(self) -> int:
+        """Changes whenever a new version is committed (cheap: one stat)."""
+        try:
+            return self.manifest_path().stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def read_manifest(self, previous: bool = False) -> Manifest | None:
+        path = self.path / (PREVIOUS if previous else MANIFEST)
+        try:
+            return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexUnusable(
+                f"{path}: unreadable manifest ({exc}); rebuild with `python -m qa index --rebuild`"
+            ) from exc
+
+    @contextlib.contextmanager
+    def lock(self, wait: bool = False):
+        """Hold the index for one sync. Another sync waits (``wait``) or gets :class:`IndexBusy`."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / "lock", "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError as exc:
+                raise IndexBusy(f"{self.path}: another sync is running; wait for it to finish and try again") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def write_segment(self, segment: str, passages: list[Passage], vectors: np.ndarray, text: str) -> None:
+        """Write one report's segment files (skipped if a complete one exists: same content)."""
+        self.segments_dir.mkdir(parents=True, exist_ok=True)
+        base = self.segments_dir / segment
+        index = VectorIndex(vectors.shape[1])
+        index.add(np.array([passage_key(segment, p) for p in passages], dtype=np.int64), vectors)
+        tmp = base.with_name(f".{segment}.{os.getpid()}.faiss.tmp")
+        index.save(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        _fsync_write(base.with_suffix(".txt"), text.encode("utf-8"))
+        lines = "".join(json.dumps(_passage_json(p), ensure_ascii=False) + "\n" for p in passages)
+        _fsync_write(base.with_suffix(".jsonl"), lines.encode("utf-8"))
+        os.replace(tmp, base.with_suffix(".faiss"))  # last: a .faiss file means a complete segment
+        _fsync_dir(self.segments_dir)
+
+    def has_segment(self, segment: str) -> bool:
+        base = self.segments_dir / segment
+        return all(base.with_suffix(s).is_file() for s in (".faiss", ".jsonl", ".txt"))
+
+    def commit(self, manifest: Manifest) -> Manifest:
+        """Make ``manifest`` the current version; the current one becomes the previous."""
+        current = self.manifest_path()
+        manifest.version = (self.read_manifest().version if current.exists() else 0) + 1
+        manifest.created_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        if current.exists():
+            _fsync_write(self.path / PREVIOUS, current.read_bytes())
+        _fsync_write(current, json.dumps(manifest.to_json(), indent=1, ensure_ascii=False).encode("utf-8"))
+        _fsync_dir(self.path)
+        self.collect_garbage()
+        return manifest
+
+    def collect_garbage(self) -> int:
+        """Delete segment files and leftovers that neither the current nor the previous version uses."""
+        keep = set()
+        for previous in (False, True):
+            try:
+                m = self.read_manifest(previous)
+            except IndexUnusable:
+                m = None
+            if m:
+                keep |= m.segments()
+        removed = 0
+        if self.segments_dir.is_dir():
+            for f in self.segments_dir.iterdir():
+                name = f.name.split(".")[0] if not f.name.startswith(".") else ""
+                if name not in keep:
+                    f.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def read_passages(self, entry: ReportEntry) -> list[Passage]:
+        path = (self.segments_dir / entry.segment).with_suffix(".jsonl")
+        with open(path, encoding="utf-8") as f:
+            return [Passage(report=entry.report.id, **json.loads(line)) for line in f]
+
+    def read_text(self, entry: ReportEntry) -> str:
+        return (self.segments_dir / entry.segment).with_suffix(".txt").read_text(encoding="utf-8")
+
+    def read_vectors(self, entry: ReportEntry) -> VectorIndex:
+        return VectorIndex.load((self.segments_dir / entry.segment).with_suffix(".faiss"))
+
+
+def check_compatible(manifest: Manifest, model: str, model_sha256: str, chunker: str, path: Path) -> None:
+    """Refuse an index built another way, saying how to rebuild it."""
+    if manifest.model_sha256 != model_sha256:
+        raise IndexUnusable(
+            f"{path}: index was built with model {manifest.model!r} (weights {manifest.model_sha256[:12]}), "
+            f"not {model!r} (weights {model_sha256[:12]}); rebuild it with "
+            f"`python -m qa --index {path} index --rebuild` or use --model {manifest.model}"
+        )
+    if manifest.chunker != chunker:
+        raise IndexUnusable(
+            f"{path}: index was built with chunker version {manifest.chunker}, this is {chunker}; "
+            f"rebuild it with `python -m qa --index {path} index --rebuild`"
+        )
+
+
+@dataclass
+class LoadedIndex:
+    """One version of the index in memory: the reports, their passages, one vector index."""
+
+    manifest: Manifest
+    vectors: VectorIndex
+    passages: dict[int, Passage]
+    entries: dict[str, ReportEntry]
+    stamp: int
+    directory: IndexDir
+
+    def text(self, report_id: str) -> str:
+        return self.directory.read_text(self.entries[report_id])
+
+    def report_keys(self, report_ids: set[str]) -> np.ndarray:
+        return np.array([k for k, p in self.passages.items() if p.report in report_ids], dtype=np.int64)
+
+
+def load(index_dir: IndexDir, dimension: int | None = None) -> LoadedIndex | None:
+    """Load the current version (None if there is none). Segments are merged into one
+    in-memory vector index: a copy, cheap next to embedding, done once per version."""
+    stamp = index_dir.stamp()
+    manifest = index_dir.read_manifest()
+    if manifest is None:
+        return None
+    if dimension is not None and manifest.dimension != dimension:
+        raise IndexUnusable(
+            f"{index_dir.path}: index vectors have dimension {manifest.dimension}, the model gives {dimension}; "
+            f"rebuild it with `python -m qa index --rebuild`"
+        )
+    vectors = VectorIndex(manifest.dimension)
+    passages: dict[int, Passage] = {}
+    for entry in manifest.reports:
+        for p in index_dir.read_passages(entry):
+            passages[passage_key(entry.segment, p)] = p
+        vectors.merge(index_dir.read_vectors(entry))
+    return LoadedIndex(manifest, vectors, passages, {e.report.id: e for e in manifest.reports}, stamp, index_dir)

@@ -1,0 +1,314 @@
+"""Sync: make the index match the library folder, touching only what changed.
+
+New and changed reports (by sha256 of the file) are read, chunked and embedded; removed
+reports' segments leave the manifest; unchanged ones are not touched; a renamed but identical
+file keeps its segment. A report that fails to read keeps its previous passages.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from index.chunk import CHUNKER_VERSION, chunk
+from index.passage import Passage, Report
+from index.read import REPORT_SUFFIXES, ReportError, first_line_title, read_report, read_sidecar
+from index.store import IndexDir, IndexUnusable, Manifest, ReportEntry, check_compatible, segment_name
+
+METADATA_KEYS = ("title", "publisher", "date", "kind")
+
+
+@dataclass(frozen=True)
+class LibraryFile:
+    """A report file found in the library folder."""
+
+    path: Path
+    source: str  # path relative to the library, with "/"
+    report_id: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    meta: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class SyncPlan:
+    """What a sync will do; computed without reading or embedding any report."""
+
+    add: list[LibraryFile] = field(default_factory=list)
+    update: list[tuple[LibraryFile, ReportEntry]] = field(default_factory=list)
+    rename: list[tuple[LibraryFile, ReportEntry]] = field(default_factory=list)
+    remove: list[ReportEntry] = field(default_factory=list)
+    unchanged: list[tuple[LibraryFile, ReportEntry]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_read(self) -> list[LibraryFile]:
+        return self.add + [f for f, _ in self.update]
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.add)} to add, {len(self.update)} to update, {len(self.remove)} to remove, "
+            f"{len(self.rename)} renamed, {len(self.unchanged)} unchanged"
+        )
+
+
+@dataclass
+class SyncResult:
+    """What a sync did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    passages_added: int = 0
+    passages_removed: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    embedded: int = 0
+    committed: bool = False
+
+    def describe(self) -> str:
+        return (
+            f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
+            f"renamed {len(self.renamed)}, unchanged {self.unchanged}; passages +{self.passages_added} "
+            f"-{self.passages_removed}; {len(self.errors)} not indexed; {self.seconds:.1f} s"
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan(library: Path, known: dict[str, ReportEntry]) -> tuple[list[LibraryFile], list[str]]:
+    """The report files in ``library``, hashed (a file whose size and mtime match the index's
+    record keeps its recorded hash, so a no-op sync reads no report)."""
+    if not library.is_dir():
+        raise IndexUnusable(f"{library}: library folder not found; create it or pass --library DIR")
+    files, notes, ids = [], [], {}
+    for path in sorted(p for p in library.rglob("*") if p.is_file()):
+        rel = path.relative_to(library).as_posix()
+        if any(part.startswith(".") for part in Path(rel).parts):
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".json" and any(path.with_suffix(s).exists() for s in REPORT_SUFFIXES):
+            continue  # a report's metadata sidecar
+        if suffix not in REPORT_SUFFIXES:
+            notes.append(f"{rel}: not a PDF, TXT or MD file — ignored")
+            continue
+        report_id = rel[: -len(path.suffix)] if path.suffix else rel
+        if report_id in ids:
+            notes.append(f"{rel}: same report id as {ids[report_id]} — not indexed; rename one of them")
+            continue
+        ids[report_id] = rel
+        stat = path.stat()
+        entry = known.get(rel)
+        if entry and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+            sha = entry.report.sha256
+        else:
+            sha = file_sha256(path)
+        try:
+            meta = read_sidecar(path)
+        except ReportError as exc:
+            notes.append(str(exc))
+            meta = {}
+        files.append(LibraryFile(path, rel, report_id, sha, stat.st_size, stat.st_mtime_ns, meta))
+    return files, notes
+
+
+def plan(files: list[LibraryFile], entries: list[ReportEntry]) -> SyncPlan:
+    """Compare the library with the index's reports (pure: no I/O)."""
+    result = SyncPlan()
+    by_source = {e.report.source: e for e in entries}
+    sources = {f.source for f in files}
+    # Reports whose file is gone may have been renamed: match them by content.
+    vanished = {e.report.sha256: e for e in entries if e.report.source not in sources}
+    claimed: dict[str, str] = {}  # sha256 -> source of the file that holds that content
+    for f in files:
+        entry = by_source.get(f.source)
+        if entry and entry.report.sha256 == f.sha256:
+            result.unchanged.append((f, entry))
+            claimed[f.sha256] = f.source
+    for f in files:
+        entry = by_source.get(f.source)
+        if entry and entry.report.sha256 == f.sha256:
+            continue
+        if f.sha256 in claimed:
+            result.notes.append(f"{f.source}: same content as {claimed[f.sha256]} — not indexed twice")
+            continue
+        claimed[f.sha256] = f.source
+        if entry:
+            result.update.append((f, entry))
+        elif f.sha256 in vanished:
+            result.rename.append((f, vanished.pop(f.sha256)))
+        else:
+            result.add.append(f)
+    renamed = {e.report.source for _, e in result.rename}
+    result.remove = [e for e in entries if e.report.source not in sources and e.report.source not in renamed]
+    return result
+
+
+def _report(f: LibraryFile, base: Report | None = None, **derived) -> Report:
+    """The report's record: sidecar metadata over what was read from the document."""
+    fields = {**(derived or {}), **{k: f.meta[k] for k in METADATA_KEYS if f.meta.get(k)}}
+    if base is None:
+        base = Report(id=f.report_id, source=f.source, sha256=f.sha256, title=f.report_id)
+    return replace(base, id=f.report_id, source=f.source, sha256=f.sha256, **fields)
+
+
+class Progress:
+    """A progress bar with ETA on stderr while embedding (tqdm), silent when not wanted."""
+
+    def __init__(self, total: int, show: bool):
+        self._bar = None
+        if show and total:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)
+
+    def __call__(self, n: int) -> None:
+        if self._bar:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar:
+            self._bar.close()
+
+
+def sync(
+    library: Path,
+    index_dir: Path,
+    embedder=None,
+    model: str | None = None,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    out: Callable[[str], None] = print,
+    progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    """Bring the index at ``index_dir`` up to date with the report files in ``library``.
+
+    :param embedder: an :class:`index.embed.Embedder`, or a callable that makes one; it is only
+        called when there is something to embed, so a sync with nothing to do loads no model.
+    :param model: the model to use when no embedder is passed (see :func:`index.embed.resolve_model`).
+    :param rebuild: re-read and re-embed every report (after changing model or chunker).
+    :param dry_run: print the plan and change nothing.
+    :param on_progress: called with (passages embedded, passages to embed), e.g. for a UI bar.
+    """
+    from index.embed import resolve_model
+
+    started = time.monotonic()
+    store = IndexDir(index_dir)
+    result = SyncResult()
+    with store.lock(wait=False) if not dry_run else contextlib.nullcontext():
+        spec = getattr(embedder, "spec", None) or resolve_model(model)
+        manifest = store.read_manifest()
+        if manifest is not None and not rebuild:
+            check_compatible(manifest, spec.name, spec.sha256, CHUNKER_VERSION, store.path)
+        entries = manifest.reports if manifest and not rebuild else []
+        files, notes = scan(Path(library), {e.report.source: e for e in entries})
+        todo = plan(files, entries)
+        for note in notes + todo.notes:
+            out(note)
+        out(f"Plan: {todo.describe()}")
+        if dry_run:
+            result.seconds = time.monotonic() - started
+            return result
+
+        new_entries: list[ReportEntry] = []
+        for f, e in todo.unchanged + todo.rename:
+            report = _report(f, e.report)
+            new_entries.append(ReportEntry(report, e.segment, f.size, f.mtime_ns))
+        result.unchanged = len(todo.unchanged)
+        result.renamed = [f"{e.report.source} -> {f.source}" for f, e in todo.rename]
+        result.removed = [e.report.source for e in todo.remove]
+        result.passages_removed = sum(e.report.passages for e in todo.remove)
+
+        to_read = todo.to_read()
+        if to_read or manifest is None:
+            if not callable(getattr(embedder, "encode", None)):
+                embedder = embedder() if callable(embedder) else _default_embedder(spec)
+        read: list[tuple[LibraryFile, list[Passage], str, Report]] = []
+        previous = {f.source: e for f, e in todo.update}
+        for f in to_read:
+            try:
+                text = read_report(f.path)
+            except ReportError as exc:
+                result.errors.append(str(exc).replace(str(f.path), f.source, 1))
+                out(result.errors[-1])
+                if f.source in previous:  # keep the report's previous passages
+                    new_entries.append(previous[f.source])
+                continue
+            passages = chunk(f.report_id, text, embedder.max_tokens, embedder.count_tokens)
+            if not passages:
+                result.errors.append(f"{f.source}: no paragraphs of text found — not indexed")
+                out(result.errors[-1])
+                if f.source in previous:
+                    new_entries.append(previous[f.source])
+                continue
+            pages = len(text.page_starts) if text.page_starts else None
+            derived = {"title": text.title or first_line_title(text.text, f.report_id), "pages": pages}
+            if text.date:
+                derived["date"] = text.date
+            read.append((f, passages, text.text, _report(f, **derived)))
+
+        total = sum(len(p) for _, p, _, _ in read)
+        bar = Progress(total, progress)
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            bar(n)
+            if on_progress:
+                on_progress(done, total)
+
+        try:
+            for f, passages, text, report in read:
+                segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION)
+                if not store.has_segment(segment):
+                    vectors = embedder.encode([p.text for p in passages], progress=advance)
+                    store.write_segment(segment, passages, vectors, text)
+                    result.embedded += len(passages)
+                else:
+                    advance(len(passages))
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                report = replace(report, passages=len(passages), indexed_at=stamp)
+                new_entries.append(ReportEntry(report, segment, f.size, f.mtime_ns))
+                (result.updated if f.source in previous else result.added).append(f.source)
+                result.passages_added += len(passages)
+                if f.source in previous:
+                    result.passages_removed += previous[f.source].report.passages
+        finally:
+            bar.close()
+
+        new_entries.sort(key=lambda e: e.report.source)
+        changed = manifest is None or rebuild or [e.to_json() for e in new_entries] != [
+            e.to_json() for e in sorted(entries, key=lambda e: e.report.source)
+        ]
+        if changed:
+            dimension = embedder.dimension if embedder is not None and hasattr(embedder, "dimension") else manifest.dimension
+            max_tokens = embedder.max_tokens if embedder is not None and hasattr(embedder, "max_tokens") else manifest.max_tokens
+            new = Manifest(
+                model=spec.name, model_sha256=spec.sha256, dimension=dimension, max_tokens=max_tokens,
+                chunker=CHUNKER_VERSION, reports=new_entries,
+            )
+            store.commit(new)
+            result.committed = True
+    result.seconds = time.monotonic() - started
+    out(f"Done: {result.describe()}")
+    return result
+
+
+def _default_embedder(spec):
+    from index.embed import Embedder
+
+    return Embedder(spec)

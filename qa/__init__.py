@@ -1,0 +1,1 @@
+"""Asking: retrieval, answer assembly, citations, evaluation and the command line."""

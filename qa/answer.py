@@ -1,0 +1,119 @@
+"""Answer assembly: pure functions over passages, sentence spans and scores.
+
+The answer is extractive: the best one to three sentences of the top passages, copied word for
+word, each followed by the ``[n]`` of the passage it comes from.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.passage import Passage
+from index.sentences import split_sentences
+from qa.retrieve import Hit
+from qa.types import Answer, Citation
+
+# Below this cosine similarity between the question and the best passage, the reports are taken
+# not to cover the question. Calibrated on tests/gold/seed.jsonl with `python -m qa eval
+# --calibrate` (the midpoint of the widest gap that keeps abstention accuracy highest; see README).
+ABSTAIN_BELOW = 0.40
+# Between ABSTAIN_BELOW and this, the answer is shown but marked low-confidence.
+LOW_CONFIDENCE_BELOW = 0.47
+NOT_FOUND = "Not found in the indexed reports."
+MAX_SENTENCES = 3
+SENTENCE_PASSAGES = 3   # answer sentences come from this many top passages
+SENTENCE_MARGIN = 0.06  # a further sentence joins the answer if it scores within this of the best
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate answer sentence: which hit it is in, and where in that passage's text."""
+
+    hit: int  # index into the hits
+    start: int  # offsets within the passage's text
+    end: int
+    text: str
+
+
+def candidate_sentences(hits: list[Hit], passages: int = SENTENCE_PASSAGES) -> list[Sentence]:
+    """Sentences of the top passages that could answer a question (skip datelines, stubs)."""
+    out = []
+    for i, hit in enumerate(hits[:passages]):
+        text = hit.passage.text
+        for s, e in split_sentences(text):
+            if len(_WORD.findall(text[s:e])) >= 4:
+                out.append(Sentence(i, s, e, text[s:e]))
+    return out
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
+    """Whether two sentences say the same (word-set overlap, Jaccard)."""
+    wa, wb = _words(a), _words(b)
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= threshold
+
+
+def choose_sentences(
+    sentences: list[Sentence], scores: list[float], margin: float = SENTENCE_MARGIN, most: int = MAX_SENTENCES
+) -> list[Sentence]:
+    """The best sentence, then up to ``most - 1`` more within ``margin`` of it, no near-duplicates."""
+    ranked = sorted(zip(scores, range(len(sentences))), key=lambda t: -t[0])
+    chosen: list[Sentence] = []
+    best = ranked[0][0] if ranked else 0.0
+    for score, i in ranked:
+        if len(chosen) == most or score < best - margin:
+            break
+        if not any(near_duplicate(sentences[i].text, c.text) for c in chosen):
+            chosen.append(sentences[i])
+    return chosen
+
+
+def sentence_score(similarity: float, passage_score: float, rank: int) -> float:
+    """How well a sentence answers: its own similarity, steadied by its passage's."""
+    return 0.6 * similarity + 0.4 * passage_score - 0.02 * rank
+
+
+def citation(n: int, hit: Hit, title: str, source: str, highlights: list[list[int]]) -> Citation:
+    p: Passage = hit.passage
+    return Citation(
+        n=n, report=p.report, title=title, source=source, page=p.page, page_end=p.page_end,
+        paragraph=p.paragraph, number=p.number, start=p.start, end=p.end, text=p.text,
+        score=round(hit.score, 4), highlights=highlights,
+    )
+
+
+def assemble(
+    question: str,
+    hits: list[Hit],
+    chosen: list[Sentence],
+    reports: dict[str, tuple[str, str]],
+    abstain_below: float = ABSTAIN_BELOW,
+    low_confidence_below: float = LOW_CONFIDENCE_BELOW,
+) -> Answer:
+    """Build the answer: chosen sentences with ``[n]`` markers, and every hit as a citation.
+
+    :param reports: report id -> (title, source path) for the citations.
+    """
+    top = hits[0].score if hits else 0.0
+    abstained = not hits or top < abstain_below
+    highlights: dict[int, list[list[int]]] = {}
+    if abstained:
+        text = NOT_FOUND + (" The nearest passages are listed below, with low confidence." if hits else "")
+    else:
+        parts = []
+        for s in chosen:
+            parts.append(f"{s.text} [{s.hit + 1}]")
+            highlights.setdefault(s.hit, []).append([s.start, s.end])
+        text = " ".join(parts)
+    citations = [
+        citation(i + 1, h, *reports.get(h.passage.report, (h.passage.report, "")), sorted(highlights.get(i, [])))
+        for i, h in enumerate(hits)
+    ]
+    return Answer(
+        question=question, answer=text, abstained=abstained, citations=citations,
+        low_confidence=abstained or top < low_confidence_below,
+    )

@@ -1,0 +1,112 @@
+"""Asking questions of a library of reports: the one entry point the CLI and the app use."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, load
+from index.sync import SyncResult, sync
+from qa import answer as assembly
+from qa.retrieve import Hit, dense
+from qa.types import Answer
+
+MAX_QUESTION_CHARS = 1000
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked; ``str()`` is a one-line message for the user."""
+
+
+def default_library() -> Path:
+    return Path(os.environ.get("REPORTQA_LIBRARY") or "seeds")
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("REPORTQA_INDEX") or ".index")
+
+
+def check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("Empty question: type a question about the reports.")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"Question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}."
+        )
+    return question
+
+
+class Asker:
+    """Answers questions from the index of a library, reloading it when a sync changes it.
+
+    :param library: the folder of reports (default ``REPORTQA_LIBRARY`` or ``seeds/``).
+    :param index: the index directory (default ``REPORTQA_INDEX`` or ``.index/``).
+    :param model: the embedding model (see :func:`index.embed.resolve_model`).
+    :param embedder: an already loaded embedder (tests share one); loaded lazily otherwise.
+    """
+
+    def __init__(self, library: Path | None = None, index: Path | None = None, model: str | None = None, embedder=None):
+        self.library = Path(library) if library else default_library()
+        self.index_dir = IndexDir(Path(index) if index else default_index())
+        self.model = model
+        self._embedder = embedder
+        self._loaded: LoadedIndex | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self):
+        with self._lock:
+            if self._embedder is None:
+                from index.embed import Embedder, resolve_model
+
+                self._embedder = Embedder(resolve_model(self.model))
+            return self._embedder
+
+    def sync(self, **options) -> SyncResult:
+        """Bring the index up to date with the library (see :func:`index.sync.sync`)."""
+        return sync(self.library, self.index_dir.path, embedder=lambda: self.embedder, model=self.model, **options)
+
+    def loaded(self) -> LoadedIndex:
+        """The current version of the index, reloaded if a sync has committed a new one."""
+        stamp = self.index_dir.stamp()
+        if self._loaded is None or self._loaded.stamp != stamp:
+            if stamp == 0:
+                self.sync(progress=False)
+            embedder = self.embedder
+            loaded = load(self.index_dir, embedder.dimension)
+            if loaded is None:
+                raise IndexUnusable(f"{self.index_dir.path}: no index; build it with `python -m qa index`")
+            check_compatible(loaded.manifest, embedder.spec.name, embedder.spec.sha256, loaded.manifest.chunker, self.index_dir.path)
+            self._loaded = loaded
+        return self._loaded
+
+    def retrieve(self, question: str, k: int = 5, reports: list[str] | None = None) -> tuple[list[Hit], np.ndarray]:
+        """The ``k`` best passages for a question, and the question's vector."""
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
+        index = self.loaded()
+        vector = self.embedder.encode([question])[0]
+        return dense(index, vector, k, set(reports) if reports else None), vector
+
+    def ask(self, question: str, top_k: int = 5, reports: list[str] | None = None) -> Answer:
+        """Answer a question from the reports, with citations best first.
+
+        :param top_k: how many passages to cite.
+        :param reports: only search these report ids.
+        """
+        question = check_question(question)
+        hits, vector = self.retrieve(question, top_k, reports)
+        index = self.loaded()
+        sentences = assembly.candidate_sentences(hits)
+        chosen = []
+        if sentences:
+            sims = self.embedder.encode([s.text for s in sentences]) @ vector
+            scores = [
+                assembly.sentence_score(float(sim), hits[s.hit].score, s.hit) for s, sim in zip(sentences, sims)
+            ]
+            chosen = assembly.choose_sentences(sentences, scores)
+        titles = {rid: (e.report.title, str(self.library / e.report.source)) for rid, e in index.entries.items()}
+        return assembly.assemble(question, hits, chosen, titles)

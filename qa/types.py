@@ -1,0 +1,58 @@
+"""What asking returns: an answer made of the reports' own sentences, and its citations."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited passage: enough for a reader to find and check it in the report.
+
+    :param n: the citation's number, as in the answer's ``[n]`` markers (1 = best).
+    :param report: the report's id (its file name without extension).
+    :param title: the report's title.
+    :param source: the report file's path.
+    :param page: first page the passage is on (PDFs), ``None`` for text files.
+    :param page_end: last page the passage is on (``None`` for text files).
+    :param paragraph: the paragraph's position in the report (1 = first paragraph).
+    :param number: the report's own paragraph number ("13") when it numbers them.
+    :param start: character offset of the passage in the report's text.
+    :param end: character offset just past the passage.
+    :param text: the passage, word for word (``report_text[start:end]``).
+    :param score: retrieval score (cosine similarity for dense retrieval).
+    :param highlights: ``[start, end]`` spans of the answer sentences within ``text``.
+    """
+
+    n: int
+    report: str
+    title: str
+    source: str
+    page: int | None
+    page_end: int | None
+    paragraph: int
+    number: str | None
+    start: int
+    end: int
+    text: str
+    score: float
+    highlights: list[list[int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question.
+
+    :param answer: the answer text: report sentences word for word, each followed by ``[n]``;
+        or the not-found message when ``abstained``.
+    :param abstained: True when the indexed reports do not cover the question; the citations
+        are then the nearest passages, marked ``low_confidence``.
+    """
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    low_confidence: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
