@@ -1,0 +1,33 @@
+# Two commands for a fresh machine: `make run` (serve the chat) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup run index test bench clean
+
+setup: $(STAMP)
+
+# torch first and pinned: on these machines pip takes the local CPU wheel; unpinned, it pulls CUDA.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.lock
+	touch $(STAMP)
+
+index: setup
+	$(PY) -m qa index
+
+run: index
+	$(PY) app.py
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf .index var tests/artifacts

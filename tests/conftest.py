@@ -1,0 +1,58 @@
+"""Shared fixtures: the real model (loaded once), a tmp copy of the seed library and its index,
+and a guard that keeps every test off the network (loopback only)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_REPORT = SEEDS / "essex-police-hmic-inspection-news-summary.txt"
+GOLD = ROOT / "tests" / "gold"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (host in ("localhost", "::1") or host.startswith("127.") or self.family == socket.AF_UNIX):
+        return _real_connect(self, address)
+    raise OSError(f"test tried to reach {address!r}: tests stay off the network")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real default model, loaded once for the whole run."""
+    from index.embed import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_library(tmp_path_factory) -> Path:
+    lib = tmp_path_factory.mktemp("library")
+    for f in SEEDS.iterdir():
+        shutil.copy2(f, lib / f.name)
+    return lib
+
+
+@pytest.fixture(scope="session")
+def seed_asker(seed_library, embedder, tmp_path_factory):
+    """An Asker over the seed library with its index built once (real model, real FAISS)."""
+    from qa.ask import Asker
+
+    asker = Asker(seed_library, tmp_path_factory.mktemp("index"), embedder=embedder)
+    asker.sync(progress=False, out=lambda line: None)
+    return asker

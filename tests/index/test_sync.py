@@ -1,0 +1,146 @@
+"""Sync plumbing with a fake embedder (this proves bookkeeping, not retrieval)."""
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import ModelSpec
+from index.store import IndexBusy, IndexDir, IndexUnusable, load
+from index.sync import sync
+
+
+class FakeEmbedder:
+    """Deterministic vectors from text hashes; counts what it was asked to embed."""
+
+    def __init__(self, sha="f" * 64):
+        self.spec = ModelSpec("fake", Path("."), sha)
+        self.dimension, self.max_tokens, self.embedded = 8, 256, 0
+
+    def count_tokens(self, text):
+        return len(text.split()) + 2
+
+    def encode(self, texts, progress=None):
+        self.embedded += len(texts)
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:32], dtype=np.uint8)[:8].astype(np.float32) + 1 for t in texts]
+        if progress:
+            progress(len(texts))
+        v = np.array(rows, dtype=np.float32).reshape(-1, 8)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+REPORT_A = "Report A\n\nThe force is poor at answering calls.\n\nIt has too few detectives.\n"
+REPORT_B = "Report B\n\nChildren wait too long for help.\n"
+
+
+def run(lib, idx, emb, **kw):
+    lines = []
+    result = sync(lib, idx, embedder=emb, progress=False, out=lines.append, **kw)
+    return result, lines
+
+
+@pytest.fixture
+def lib(tmp_path):
+    d = tmp_path / "lib"
+    d.mkdir()
+    (d / "a.txt").write_text(REPORT_A)
+    (d / "b.md").write_text(REPORT_B)
+    return d
+
+
+def reports(idx):
+    return sorted(e.report.source for e in IndexDir(idx).read_manifest().reports)
+
+
+def test_first_sync_adds_everything_and_second_embeds_nothing(lib, tmp_path):
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    result, lines = run(lib, idx, emb)
+    assert sorted(result.added) == ["a.txt", "b.md"] and result.passages_added == 3 == emb.embedded
+    assert lines[0].startswith("Plan: 2 to add")
+    loaded = load(IndexDir(idx), 8)
+    assert len(loaded.vectors) == 3 and {p.report for p in loaded.passages.values()} == {"a", "b"}
+
+    class Factory:  # makes the embedder only when called; a no-op sync must not call it
+        spec, calls = emb.spec, 0
+
+        def __call__(self):
+            self.calls += 1
+            return emb
+
+    factory = Factory()
+    result, _ = run(lib, idx, factory)
+    assert factory.calls == 0 and result.unchanged == 2 and not result.committed
+
+
+def test_change_rename_and_remove_touch_only_what_changed(lib, tmp_path):
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    run(lib, idx, emb)
+    (lib / "a.txt").write_text(REPORT_A + "\nA new finding about custody.\n")
+    (lib / "b.md").rename(lib / "b-renamed.md")
+    emb.embedded = 0
+    result, _ = run(lib, idx, emb)
+    assert result.updated == ["a.txt"] and result.renamed == ["b.md -> b-renamed.md"]
+    assert emb.embedded == 3  # only the changed report
+    loaded = load(IndexDir(idx), 8)
+    assert {p.report for p in loaded.passages.values()} == {"a", "b-renamed"}
+    assert len(loaded.vectors) == 4
+    (lib / "a.txt").unlink()
+    result, _ = run(lib, idx, emb)
+    assert result.removed == ["a.txt"] and result.passages_removed == 3
+    loaded = load(IndexDir(idx), 8)
+    assert {p.report for p in loaded.passages.values()} == {"b-renamed"} and len(loaded.vectors) == 1
+
+
+def test_bad_file_is_reported_and_keeps_previous_passages(lib, tmp_path):
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    run(lib, idx, emb)
+    (lib / "a.txt").write_bytes(b"")
+    (lib / "c.pdf").write_text("<!DOCTYPE html><html><body>Page Not Found</body></html>")
+    result, lines = run(lib, idx, emb)
+    assert "a.txt: empty file — not indexed; add the report's content" in lines
+    assert any(l.startswith("c.pdf: an HTML page, not a report — not indexed") for l in lines)
+    assert reports(idx) == ["a.txt", "b.md"]  # a.txt keeps its previous passages
+    assert len(load(IndexDir(idx), 8).vectors) == 3
+
+
+def test_identical_copy_is_not_indexed_twice(lib, tmp_path):
+    shutil.copy(lib / "a.txt", lib / "copy-of-a.txt")
+    result, lines = run(lib, tmp_path / "idx", FakeEmbedder())
+    assert reports(tmp_path / "idx") == ["a.txt", "b.md"]
+    assert any("copy-of-a.txt: same content as a.txt" in l for l in lines)
+
+
+def test_index_built_with_another_model_is_refused_with_how_to_rebuild(lib, tmp_path):
+    idx = tmp_path / "idx"
+    run(lib, idx, FakeEmbedder("1" * 64))
+    with pytest.raises(IndexUnusable, match="--rebuild"):
+        run(lib, idx, FakeEmbedder("2" * 64))
+    result, _ = run(lib, idx, FakeEmbedder("2" * 64), rebuild=True)
+    assert sorted(result.added) == ["a.txt", "b.md"]
+    assert IndexDir(idx).read_manifest().model_sha256 == "2" * 64
+
+
+def test_dry_run_changes_nothing(lib, tmp_path):
+    emb = FakeEmbedder()
+    result, lines = run(lib, tmp_path / "idx", emb, dry_run=True)
+    assert lines == ["Plan: 2 to add, 0 to update, 0 to remove, 0 renamed, 0 unchanged"]
+    assert emb.embedded == 0 and IndexDir(tmp_path / "idx").read_manifest() is None
+
+
+def test_second_sync_at_once_is_refused(lib, tmp_path):
+    store = IndexDir(tmp_path / "idx")
+    with store.lock():
+        with pytest.raises(IndexBusy, match="another sync is running"):
+            run(lib, tmp_path / "idx", FakeEmbedder())
+
+
+def test_previous_version_and_its_segments_are_kept(lib, tmp_path):
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    run(lib, idx, emb)
+    first = IndexDir(idx).read_manifest()
+    (lib / "a.txt").write_text(REPORT_A + "\nMore.\n")
+    run(lib, idx, emb)
+    store = IndexDir(idx)
+    assert store.read_manifest(previous=True).version == first.version
+    assert all(store.has_segment(e.segment) for e in first.reports)
