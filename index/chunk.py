@@ -20,7 +20,7 @@ CHUNKER_VERSION = "1"
 
 _BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r\f\v]*\n))*", re.UNICODE)
 _NUMBER_STUB = re.compile(r"^\(?\d{1,3}(?:\.\d{1,3})*[.)]?$")
-_OWN_NUMBER = re.compile(r"^\(?(\d{1,3}(?:\.\d{1,3})*)[.)](?=\s|[A-Z])")
+_OWN_NUMBER = re.compile(r"^\(?(\d{1,3}(?:\.\d{1,3})*)[.)](?=\s|[A-Z]|$)")
 _WORD = re.compile(r"[\w’'-]+", re.UNICODE)
 
 # Words that make up navigation, sharing and comment widgets of saved web pages.

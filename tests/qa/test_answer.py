@@ -1,0 +1,48 @@
+from index.passage import Passage
+from qa.answer import NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, near_duplicate
+from qa.eval import GoldQuestion, Outcome, calibrate, evidence_rank, score
+from qa.retrieve import Hit
+
+
+def hit(text, score, paragraph=1, report="r"):
+    return Hit(Passage(report, paragraph, 1, None, 100, 100 + len(text), text), score)
+
+
+def test_answer_cites_the_passage_of_each_sentence_and_highlights_it():
+    hits = [hit("Some intro words here. The force is poor at it. Other words follow on.", 0.7), hit("The second passage is here.", 0.5, 2)]
+    sentences = candidate_sentences(hits)
+    assert [s.text for s in sentences] == ["Some intro words here.", "The force is poor at it.", "Other words follow on.", "The second passage is here."]
+    chosen = choose_sentences(sentences, [0.1, 0.9, 0.2, 0.88])
+    answer = assemble("q?", hits, chosen, {"r": ("Title", "lib/r.txt")})
+    assert answer.answer == "The force is poor at it. [1] The second passage is here. [2]"
+    assert not answer.abstained and not answer.low_confidence
+    first = answer.citations[0]
+    assert (first.n, first.title, first.source, first.start) == (1, "Title", "lib/r.txt", 100)
+    s, e = first.highlights[0]
+    assert first.text[s:e] == "The force is poor at it."
+    assert answer.citations[1].highlights == [[0, 27]]
+
+
+def test_choose_sentences_skips_near_duplicates_and_weak_ones():
+    s = [Sentence(0, 0, 1, "The force is poor."), Sentence(1, 0, 1, "The force is poor!"), Sentence(0, 0, 1, "Unrelated.")]
+    assert [c.text for c in choose_sentences(s, [0.9, 0.89, 0.5])] == ["The force is poor."]
+    assert near_duplicate("a b c d e", "a b c d e f") and not near_duplicate("a b", "c d")
+
+
+def test_weak_best_score_abstains_and_still_lists_the_passages():
+    answer = assemble("capital of France?", [hit("The force is poor.", 0.1)], [], {}, abstain_below=0.4)
+    assert answer.abstained and answer.low_confidence and answer.answer.startswith(NOT_FOUND)
+    assert len(answer.citations) == 1 and answer.citations[0].highlights == []
+    assert assemble("q", [], [], {}).abstained
+
+
+def test_metrics_on_a_tiny_known_set():
+    a = GoldQuestion("q1", ["poor"])
+    b = GoldQuestion("q2", ["slow"])
+    c = GoldQuestion("q3", abstain=True)
+    assert evidence_rank(b, ["fast", "it is slow"]) == 2 and evidence_rank(b, ["x"]) is None
+    s = score([Outcome(a, 1, False, 0.8), Outcome(b, 2, False, 0.6), Outcome(c, None, True, 0.1)])
+    assert (s.recall_at_1, s.recall_at_3, s.mrr, s.abstention_accuracy) == (0.5, 1.0, 0.75, 1.0)
+    assert [m.gold.q for m in s.misses] == ["q2"]
+    threshold, accuracy = calibrate([Outcome(a, 1, False, 0.8), Outcome(b, 2, False, 0.6), Outcome(c, None, True, 0.1)])
+    assert 0.1 < threshold < 0.6 and accuracy == 1.0
