@@ -5,6 +5,7 @@ PDF parsing itself lives in :mod:`index.pdf` (the only module that imports pypdf
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from index.passage import ReportText
@@ -90,10 +91,17 @@ def read_sidecar(path: Path) -> dict:
     return {k: v for k, v in meta.items() if isinstance(v, (str, int, float)) or v is None}
 
 
+_DATELINE = re.compile(
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(\d{1,2}\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"[a-z]*\.?\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{4}$|^(\w+day,?\s+)?\d{1,2}\s+\w+\s+\d{4}$",
+    re.IGNORECASE,
+)
+
+
 def first_line_title(text: str, fallback: str) -> str:
-    """A title for a report without metadata: its first substantial line."""
+    """A title for a report without metadata: its first substantial line that is not a date."""
     for line in text.splitlines():
         line = line.strip()
-        if len(line.split()) >= 3 and not line[:1].isdigit():
+        if len(line.split()) >= 3 and not line[:1].isdigit() and not _DATELINE.match(line):
             return line[:200]
     return fallback

@@ -16,7 +16,8 @@ from typing import Callable
 
 from index.chunk import CHUNKER_VERSION, chunk
 from index.passage import Passage, Report
-from index.read import REPORT_SUFFIXES, ReportError, first_line_title, read_report, read_sidecar
+from index.parse import Limits, read_limited
+from index.read import REPORT_SUFFIXES, ReportError, first_line_title, read_sidecar
 from index.store import IndexDir, IndexUnusable, Manifest, ReportEntry, check_compatible, segment_name
 
 METADATA_KEYS = ("title", "publisher", "date", "kind")
@@ -193,6 +194,7 @@ def sync(
     out: Callable[[str], None] = print,
     progress: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    limits: Limits = Limits(),
 ) -> SyncResult:
     """Bring the index at ``index_dir`` up to date with the report files in ``library``.
 
@@ -202,6 +204,7 @@ def sync(
     :param rebuild: re-read and re-embed every report (after changing model or chunker).
     :param dry_run: print the plan and change nothing.
     :param on_progress: called with (passages embedded, passages to embed), e.g. for a UI bar.
+    :param limits: size, page, time and memory limits for reading each file.
     """
     from index.embed import resolve_model
 
@@ -240,7 +243,7 @@ def sync(
         previous = {f.source: e for f, e in todo.update}
         for f in to_read:
             try:
-                text = read_report(f.path)
+                text = read_limited(f.path, limits)
             except ReportError as exc:
                 result.errors.append(str(exc).replace(str(f.path), f.source, 1))
                 out(result.errors[-1])

@@ -25,6 +25,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rebuild", action="store_true", help="re-read and re-embed every report")
     s.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
 
+    s = sub.add_parser("add", help="copy report files into the library and sync")
+    s.add_argument("files", nargs="+", type=Path, help="PDF, TXT or MD files")
+
+    s = sub.add_parser("remove", help="delete reports from the library and sync")
+    s.add_argument("reports", nargs="+", help="report ids or file names (see `reports`)")
+
+    sub.add_parser("reports", help="list the indexed reports")
+
     s = sub.add_parser("ask", help="answer a question (or, with --json and no question, one per stdin line)")
     s.add_argument("question", nargs="?", help="the question, in plain English")
     s.add_argument("--json", action="store_true", help="print JSON objects, one per line")
@@ -65,6 +73,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "index":
             result = asker.sync(rebuild=args.rebuild, dry_run=args.dry_run, progress=sys.stderr.isatty())
             return 1 if result.errors else 0
+        if args.command in ("add", "remove"):
+            from index.library import add_files, remove_reports
+
+            library = asker.library
+            if args.command == "add":
+                missing = [f for f in args.files if not f.is_file()]
+                if missing:
+                    raise QuestionError(f"{missing[0]}: no such file")
+                for path in add_files(library, args.files):
+                    print(f"added {path}")
+            else:
+                for path in remove_reports(library, args.reports):
+                    print(f"removed {path}")
+            result = asker.sync(progress=sys.stderr.isatty())
+            return 1 if result.errors else 0
+        if args.command == "reports":
+            from index.store import IndexDir
+
+            manifest = IndexDir(asker.index_dir.path).read_manifest()
+            for e in manifest.reports if manifest else []:
+                r = e.report
+                pages = f"{r.pages} pages, " if r.pages else ""
+                print(f"{r.id}\t{r.title}\t{r.date or '-'}\t{pages}{r.passages} passages\t{r.source}")
+            return 0
         if args.command == "ask":
             if args.top_k <= 0:
                 raise QuestionError(f"--top-k must be greater than 0. Currently, it is {args.top_k}")
