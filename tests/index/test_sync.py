@@ -1,33 +1,11 @@
 """Sync plumbing with a fake embedder (this proves bookkeeping, not retrieval)."""
-import hashlib
 import shutil
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from index.embed import ModelSpec
+from fakes import FakeEmbedder
 from index.store import IndexBusy, IndexDir, IndexUnusable, load
 from index.sync import sync
-
-
-class FakeEmbedder:
-    """Deterministic vectors from text hashes; counts what it was asked to embed."""
-
-    def __init__(self, sha="f" * 64):
-        self.spec = ModelSpec("fake", Path("."), sha)
-        self.dimension, self.max_tokens, self.embedded = 8, 256, 0
-
-    def count_tokens(self, text):
-        return len(text.split()) + 2
-
-    def encode(self, texts, progress=None):
-        self.embedded += len(texts)
-        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:32], dtype=np.uint8)[:8].astype(np.float32) + 1 for t in texts]
-        if progress:
-            progress(len(texts))
-        v = np.array(rows, dtype=np.float32).reshape(-1, 8)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
 REPORT_A = "Report A\n\nThe force is poor at answering calls.\n\nIt has too few detectives.\n"
