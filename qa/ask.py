@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.chunk import CHUNKER_VERSION
 from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, load
 from index.sync import SyncResult, sync
 from qa import answer as assembly
@@ -76,10 +77,16 @@ class Asker:
             if stamp == 0:
                 self.sync(progress=False)
             embedder = self.embedder
-            loaded = load(self.index_dir, embedder.dimension)
+            for attempt in range(3):
+                try:
+                    loaded = load(self.index_dir, embedder.dimension)
+                    break
+                except FileNotFoundError:  # a sync switched versions twice while we read; read again
+                    if attempt == 2:
+                        raise
             if loaded is None:
                 raise IndexUnusable(f"{self.index_dir.path}: no index; build it with `python -m qa index`")
-            check_compatible(loaded.manifest, embedder.spec.name, embedder.spec.sha256, loaded.manifest.chunker, self.index_dir.path)
+            check_compatible(loaded.manifest, embedder.spec.name, embedder.spec.sha256, CHUNKER_VERSION, self.index_dir.path)
             self._loaded = loaded
         return self._loaded
 
