@@ -132,7 +132,7 @@ class Embedder:
         for i in range(0, len(texts), batch_size):
             batch = list(texts[i : i + batch_size])
             rows.append(
-                self._model.encode(batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+                self._model.encode(batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
             )
             if progress:
                 progress(len(batch))

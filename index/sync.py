@@ -16,7 +16,7 @@ from typing import Callable
 
 from index.chunk import CHUNKER_VERSION, chunk
 from index.passage import Passage, Report
-from index.parse import Limits, read_limited
+from index.parse import Limits, Parser
 from index.read import REPORT_SUFFIXES, ReportError, first_line_title, read_sidecar
 from index.store import IndexDir, IndexUnusable, Manifest, ReportEntry, check_compatible, segment_name
 
@@ -239,29 +239,11 @@ def sync(
         if to_read or manifest is None:
             if not callable(getattr(embedder, "encode", None)):
                 embedder = embedder() if callable(embedder) else _default_embedder(spec)
-        read: list[tuple[LibraryFile, list[Passage], str, Report]] = []
         previous = {f.source: e for f, e in todo.update}
-        for f in to_read:
-            try:
-                text = read_limited(f.path, limits)
-            except ReportError as exc:
-                result.errors.append(str(exc).replace(str(f.path), f.source, 1))
-                out(result.errors[-1])
-                if f.source in previous:  # keep the report's previous passages
-                    new_entries.append(previous[f.source])
-                continue
-            passages = chunk(f.report_id, text, embedder.max_tokens, embedder.count_tokens)
-            if not passages:
-                result.errors.append(f"{f.source}: no paragraphs of text found — not indexed")
-                out(result.errors[-1])
-                if f.source in previous:
-                    new_entries.append(previous[f.source])
-                continue
-            pages = len(text.page_starts) if text.page_starts else None
-            derived = {"title": text.title or first_line_title(text.text, f.report_id), "pages": pages}
-            if text.date:
-                derived["date"] = text.date
-            read.append((f, passages, text.text, _report(f, **derived)))
+        read = _read_reports(to_read, embedder, limits, result, out)
+        # A report that could not be read keeps its previous passages.
+        failed = {f.source for f in to_read} - {f.source for f, *_ in read}
+        new_entries += [previous[s] for s in failed if s in previous]
 
         total = sum(len(p) for _, p, _, _ in read)
         bar = Progress(total, progress)
@@ -309,6 +291,30 @@ def sync(
     result.seconds = time.monotonic() - started
     out(f"Done: {result.describe()}")
     return result
+
+
+def _read_reports(files: list[LibraryFile], embedder, limits: Limits, result: SyncResult, out) -> list[tuple]:
+    """Read and chunk each file; a file that fails is reported (one line) and skipped."""
+    read = []
+    with Parser(limits) as parser:
+        for f in files:
+            try:
+                text = parser.read(f.path)
+                passages = chunk(f.report_id, text, embedder.max_tokens, embedder.count_tokens)
+                if not passages:
+                    raise ReportError(f.path, "no paragraphs of text found")
+            except ReportError as exc:
+                result.errors.append(str(exc).replace(str(f.path), f.source, 1))
+                out(result.errors[-1])
+                continue
+            derived = {
+                "title": text.title or first_line_title(text.text, f.report_id),
+                "pages": len(text.page_starts) if text.page_starts else None,
+            }
+            if text.date:
+                derived["date"] = text.date
+            read.append((f, passages, text.text, _report(f, **derived)))
+    return read
 
 
 def _default_embedder(spec):
