@@ -134,6 +134,25 @@ def chat_turn(asker, message: str, history: list) -> tuple[str, list, str]:
     return "", history, sources
 
 
+def reports_table(reports) -> list[list]:
+    """Rows for the reports view: what a reader needs to know which report is which."""
+    return [
+        [r.id, r.title, r.publisher or "", r.date or "", r.kind or "", r.pages or "", r.passages,
+         (r.indexed_at or "")[:19], r.sha256[:12]]
+        for r in reports
+    ]
+
+
+REPORT_COLUMNS = ["report", "title", "publisher", "date", "kind", "pages", "passages", "indexed at", "sha256"]
+
+
+def sync_message(verb: str, paths, result) -> str:
+    """One line per outcome of an add or remove: what changed, and each file not indexed."""
+    lines = [f"{verb}: {', '.join(p.name for p in paths)}. {result.describe()}."]
+    lines += [f"Not indexed: {e}" for e in result.errors]
+    return "\n\n".join(lines)
+
+
 # --- the page --------------------------------------------------------------------------------
 
 
@@ -141,7 +160,37 @@ def build_app(asker) -> "gr.Blocks":
     """The chat page and the ``/ask`` API endpoint, answering with ``asker`` (a qa.ask.Asker)."""
     import gradio as gr  # here, not at the top: `python app.py --help` stays instant
 
+    from index.read import ReportError
+    from index.store import IndexUnusable
     from qa.ask import QuestionError
+
+    def report_choices():
+        return [(f"{r.title} ({r.id})", r.id) for r in asker.reports()]
+
+    def refreshed(message: str):
+        return message, reports_table(asker.reports()), gr.update(choices=report_choices(), value=[])
+
+    def upload(files, progress=gr.Progress()):
+        if not files:
+            return refreshed("Choose one or more PDF, TXT or MD files first.")
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+        try:
+            added, result = asker.add(
+                paths, [p.name for p in paths], progress=False, out=lambda line: None,
+                on_progress=lambda done, total: progress((done, total), desc="Embedding passages", unit="passages"),
+            )
+        except (ReportError, IndexUnusable, OSError) as exc:
+            return refreshed(f"Not added: {one_line(exc)}")
+        return refreshed(sync_message("Added", added, result))
+
+    def remove(report_ids):
+        if not report_ids:
+            return refreshed("Choose the reports to remove first.")
+        try:
+            removed, result = asker.remove(list(report_ids), progress=False, out=lambda line: None)
+        except (ReportError, IndexUnusable, OSError) as exc:
+            return refreshed(f"Not removed: {one_line(exc)}")
+        return refreshed(sync_message("Removed", removed, result))
 
     def respond(message: str, history: list):
         return chat_turn(asker, message, history)
@@ -195,6 +244,22 @@ def build_app(asker) -> "gr.Blocks":
                 outputs=[question, chatbot, sources],
                 api_visibility="private",
             )
+        with gr.Accordion("Reports in the library", open=False):
+            table = gr.Dataframe(
+                value=reports_table(asker.reports()), headers=REPORT_COLUMNS, interactive=False, wrap=True,
+            )
+            with gr.Row():
+                new_files = gr.File(
+                    label="Add reports (PDF, TXT, MD)", file_count="multiple",
+                    file_types=[".pdf", ".txt", ".md"], type="filepath",
+                )
+                with gr.Column():
+                    add_button = gr.Button("Add to library", variant="primary")
+                    chosen = gr.Dropdown(choices=report_choices(), multiselect=True, label="Reports to remove")
+                    remove_button = gr.Button("Remove from library", variant="stop")
+            library_status = gr.Markdown()
+        add_button.click(upload, inputs=[new_files], outputs=[library_status, table, chosen], api_visibility="private")
+        remove_button.click(remove, inputs=[chosen], outputs=[library_status, table, chosen], api_visibility="private")
         gr.api(ask, api_name="ask")
     return demo
 

@@ -73,27 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "index":
             result = asker.sync(rebuild=args.rebuild, dry_run=args.dry_run, progress=sys.stderr.isatty())
             return 1 if result.errors else 0
-        if args.command in ("add", "remove"):
-            from index.library import add_files, remove_reports
-
-            library = asker.library
-            if args.command == "add":
-                missing = [f for f in args.files if not f.is_file()]
-                if missing:
-                    raise QuestionError(f"{missing[0]}: no such file")
-                for path in add_files(library, args.files):
-                    print(f"added {path}")
-            else:
-                for path in remove_reports(library, args.reports):
-                    print(f"removed {path}")
-            result = asker.sync(progress=sys.stderr.isatty())
+        if args.command == "add":
+            missing = [f for f in args.files if not f.is_file()]
+            if missing:
+                raise QuestionError(f"{missing[0]}: no such file")
+            paths, result = asker.add(args.files, progress=sys.stderr.isatty())
+            return 1 if result.errors else 0
+        if args.command == "remove":
+            paths, result = asker.remove(args.reports, progress=sys.stderr.isatty())
             return 1 if result.errors else 0
         if args.command == "reports":
-            from index.store import IndexDir
-
-            manifest = IndexDir(asker.index_dir.path).read_manifest()
-            for e in manifest.reports if manifest else []:
-                r = e.report
+            for r in asker.reports():
                 pages = f"{r.pages} pages, " if r.pages else ""
                 print(f"{r.id}\t{r.title}\t{r.date or '-'}\t{pages}{r.passages} passages\t{r.source}")
             return 0

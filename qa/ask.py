@@ -70,6 +70,26 @@ class Asker:
         """Bring the index up to date with the library (see :func:`index.sync.sync`)."""
         return sync(self.library, self.index_dir.path, embedder=lambda: self.embedder, model=self.model, **options)
 
+    def add(self, files: list[Path], names: list[str] | None = None, **options) -> tuple[list[Path], SyncResult]:
+        """Copy report files into the library and sync; raises ReportError for a bad file
+        (before anything is copied)."""
+        from index.library import add_files
+
+        added = add_files(self.library, [Path(f) for f in files], names)
+        return added, self.sync(**options)
+
+    def remove(self, reports: list[str], **options) -> tuple[list[Path], SyncResult]:
+        """Delete reports (by id or file name) from the library and sync."""
+        from index.library import remove_reports
+
+        removed = remove_reports(self.library, reports)
+        return removed, self.sync(**options)
+
+    def reports(self) -> list:
+        """The indexed reports (index.passage.Report), in library order."""
+        manifest = self.index_dir.read_manifest()
+        return [e.report for e in manifest.reports] if manifest else []
+
     def loaded(self) -> LoadedIndex:
         """The current version of the index, reloaded if a sync has committed a new one."""
         stamp = self.index_dir.stamp()
