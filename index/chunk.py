@@ -16,7 +16,7 @@ from index.sentences import split_sentences
 
 # Bump when chunking changes what passages a report gives: the manifest records it, and an
 # index built with another version is rebuilt rather than mixed.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 _BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r\f\v]*\n))*", re.UNICODE)
 _NUMBER_STUB = re.compile(r"^\(?\d{1,3}(?:\.\d{1,3})*[.)]?$")
@@ -160,6 +160,7 @@ def chunk(
                     report=report_id, paragraph=paragraph, part=part, number=number,
                     start=s, end=e, text=text[s:e],
                     page=report.page_at(s), page_end=report.page_at(max(s, e - 1)),
+                    sentences=tuple((a - s, b - s) for a, b in split_sentences(text, s, e)),
                 )
             )
     return passages

@@ -17,6 +17,8 @@ class Passage:
     :param number: the report's own paragraph number ("13") if it numbers the paragraph.
     :param page: first page the passage is on (PDFs; ``None`` for text files).
     :param page_end: last page the passage is on.
+    :param sentences: sentence spans within ``text``; each sentence is embedded too, so a
+        question matching one sentence of a long paragraph still finds it.
     """
 
     report: str
@@ -28,6 +30,7 @@ class Passage:
     text: str
     page: int | None = None
     page_end: int | None = None
+    sentences: tuple = ()  # (start, end) of each sentence within ``text``
 
     @property
     def id(self) -> str:

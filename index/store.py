@@ -4,8 +4,9 @@ Layout of an index directory::
 
     manifest.json        the current version: model, chunker, reports and their segments
     manifest.prev.json   the version before it (kept, and its segments with it)
-    segments/S.faiss     one report's vectors (FAISS, ids = passage keys)
-    segments/S.jsonl     its passages (JSON lines; no pickle)
+    segments/S.faiss     one report's passage vectors (FAISS, ids = passage keys)
+    segments/S.npy       its sentence vectors, passage by passage, sentence by sentence
+    segments/S.jsonl     its passages with their sentence spans (JSON lines; no pickle)
     segments/S.txt       its text, which passage offsets index
     lock                 held by the one sync allowed at a time
 
@@ -16,6 +17,7 @@ A crash at any moment therefore leaves the old or the new version, both complete
 from __future__ import annotations
 
 import contextlib
+import io
 import fcntl
 import hashlib
 import json
@@ -169,8 +171,12 @@ class IndexDir:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def write_segment(self, segment: str, passages: list[Passage], vectors: np.ndarray, text: str) -> None:
-        """Write one report's segment files (skipped if a complete one exists: same content)."""
+    def write_segment(
+        self, segment: str, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, text: str
+    ) -> None:
+        """Write one report's segment files; the .faiss file, written last, marks it complete."""
+        if len(sentence_vectors) != sum(len(p.sentences) for p in passages):
+            raise ValueError(f"{len(sentence_vectors)} sentence vectors for {sum(len(p.sentences) for p in passages)} sentences")
         self.segments_dir.mkdir(parents=True, exist_ok=True)
         base = self.segments_dir / segment
         index = VectorIndex(vectors.shape[1])
@@ -180,6 +186,9 @@ class IndexDir:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         _fsync_write(base.with_suffix(".txt"), text.encode("utf-8"))
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
+        _fsync_write(base.with_suffix(".npy"), buffer.getvalue())
         lines = "".join(json.dumps(_passage_json(p), ensure_ascii=False) + "\n" for p in passages)
         _fsync_write(base.with_suffix(".jsonl"), lines.encode("utf-8"))
         os.replace(tmp, base.with_suffix(".faiss"))  # last: a .faiss file means a complete segment
@@ -187,7 +196,7 @@ class IndexDir:
 
     def has_segment(self, segment: str) -> bool:
         base = self.segments_dir / segment
-        return all(base.with_suffix(s).is_file() for s in (".faiss", ".jsonl", ".txt"))
+        return all(base.with_suffix(s).is_file() for s in (".faiss", ".jsonl", ".txt", ".npy"))
 
     def commit(self, manifest: Manifest) -> Manifest:
         """Make ``manifest`` the current version; the current one becomes the previous."""
@@ -223,13 +232,21 @@ class IndexDir:
     def read_passages(self, entry: ReportEntry) -> list[Passage]:
         path = (self.segments_dir / entry.segment).with_suffix(".jsonl")
         with open(path, encoding="utf-8") as f:
-            return [Passage(report=entry.report.id, **json.loads(line)) for line in f]
+            passages = []
+            for line in f:
+                data = json.loads(line)
+                data["sentences"] = tuple(tuple(s) for s in data.get("sentences", ()))
+                passages.append(Passage(report=entry.report.id, **data))
+            return passages
 
     def read_text(self, entry: ReportEntry) -> str:
         return (self.segments_dir / entry.segment).with_suffix(".txt").read_text(encoding="utf-8")
 
     def read_vectors(self, entry: ReportEntry) -> VectorIndex:
         return VectorIndex.load((self.segments_dir / entry.segment).with_suffix(".faiss"))
+
+    def read_sentence_vectors(self, entry: ReportEntry) -> np.ndarray:
+        return np.load((self.segments_dir / entry.segment).with_suffix(".npy"), allow_pickle=False)
 
 
 def check_compatible(manifest: Manifest, model: str, model_sha256: str, chunker: str, path: Path) -> None:
@@ -249,7 +266,13 @@ def check_compatible(manifest: Manifest, model: str, model_sha256: str, chunker:
 
 @dataclass
 class LoadedIndex:
-    """One version of the index in memory: the reports, their passages, one vector index."""
+    """One version of the index in memory: the reports, their passages, their vectors.
+
+    :param vectors: passage vectors under passage keys.
+    :param sentences: sentence vectors under row numbers of ``sentence_owner``.
+    :param sentence_owner: for each sentence row, the key of its passage.
+    :param sentence_rows: for each passage key, its sentences' rows ``(start, end)``.
+    """
 
     manifest: Manifest
     vectors: VectorIndex
@@ -257,6 +280,10 @@ class LoadedIndex:
     entries: dict[str, ReportEntry]
     stamp: int
     directory: IndexDir
+    sentences: VectorIndex
+    sentence_matrix: np.ndarray
+    sentence_owner: np.ndarray
+    sentence_rows: dict[int, tuple[int, int]]
 
     def text(self, report_id: str) -> str:
         return self.directory.read_text(self.entries[report_id])
@@ -279,8 +306,23 @@ def load(index_dir: IndexDir, dimension: int | None = None) -> LoadedIndex | Non
         )
     vectors = VectorIndex(manifest.dimension)
     passages: dict[int, Passage] = {}
+    matrices, owners, rows = [], [], {}
+    row = 0
     for entry in manifest.reports:
         for p in index_dir.read_passages(entry):
-            passages[passage_key(entry.segment, p)] = p
+            key = passage_key(entry.segment, p)
+            passages[key] = p
+            rows[key] = (row, row + len(p.sentences))
+            owners.extend([key] * len(p.sentences))
+            row += len(p.sentences)
         vectors.merge(index_dir.read_vectors(entry))
-    return LoadedIndex(manifest, vectors, passages, {e.report.id: e for e in manifest.reports}, stamp, index_dir)
+        matrices.append(index_dir.read_sentence_vectors(entry))
+    matrix = np.vstack(matrices) if matrices else np.zeros((0, manifest.dimension), np.float32)
+    if len(matrix) != row:
+        raise IndexUnusable(f"{index_dir.path}: sentence vectors do not match passages; rebuild with `python -m qa index --rebuild`")
+    sentences = VectorIndex(manifest.dimension)
+    sentences.add(np.arange(row, dtype=np.int64), matrix)
+    return LoadedIndex(
+        manifest, vectors, passages, {e.report.id: e for e in manifest.reports}, stamp, index_dir,
+        sentences, matrix, np.array(owners, dtype=np.int64), rows,
+    )

@@ -173,7 +173,7 @@ class Progress:
         if show and total:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)
+            self._bar = tqdm(total=total, unit="text", desc="embedding passages and sentences", file=sys.stderr)
 
     def __call__(self, n: int) -> None:
         if self._bar:
@@ -203,7 +203,7 @@ def sync(
     :param model: the model to use when no embedder is passed (see :func:`index.embed.resolve_model`).
     :param rebuild: re-read and re-embed every report (after changing model or chunker).
     :param dry_run: print the plan and change nothing.
-    :param on_progress: called with (passages embedded, passages to embed), e.g. for a UI bar.
+    :param on_progress: called with (texts embedded, texts to embed) — passages and their sentences — e.g. for a UI bar.
     :param limits: size, page, time and memory limits for reading each file.
     """
     from index.embed import resolve_model
@@ -245,7 +245,7 @@ def sync(
         failed = {f.source for f in to_read} - {f.source for f, *_ in read}
         new_entries += [previous[s] for s in failed if s in previous]
 
-        total = sum(len(p) for _, p, _, _ in read)
+        total = sum(len(ps) + sum(len(p.sentences) for p in ps) for _, ps, _, _ in read)  # texts to embed
         bar = Progress(total, progress)
         done = 0
 
@@ -261,10 +261,12 @@ def sync(
                 segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION)
                 if not store.has_segment(segment):
                     vectors = embedder.encode([p.text for p in passages], progress=advance)
-                    store.write_segment(segment, passages, vectors, text)
+                    sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
+                    sentence_vectors = embedder.encode(sentences, progress=advance)
+                    store.write_segment(segment, passages, vectors, sentence_vectors, text)
                     result.embedded += len(passages)
                 else:
-                    advance(len(passages))
+                    advance(len(passages) + sum(len(p.sentences) for p in passages))
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 report = replace(report, passages=len(passages), indexed_at=stamp)
                 new_entries.append(ReportEntry(report, segment, f.size, f.mtime_ns))

@@ -56,6 +56,10 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def get(self, key: int) -> np.ndarray:
+        """The vector stored under ``key``."""
+        return self._index.reconstruct(int(key))
+
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """All ids and their vectors."""
         n = len(self)

@@ -11,7 +11,7 @@ from index.chunk import CHUNKER_VERSION
 from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, load
 from index.sync import SyncResult, sync
 from qa import answer as assembly
-from qa.retrieve import Hit, dense
+from qa.retrieve import Hit, dense, sentence_similarities
 from qa.types import Answer
 
 MAX_QUESTION_CHARS = 1000
@@ -130,9 +130,10 @@ class Asker:
         sentences = assembly.candidate_sentences(hits)
         chosen = []
         if sentences:
-            sims = self.embedder.encode([s.text for s in sentences]) @ vector
+            # Sentence vectors were stored at indexing: no model call here beyond the question.
+            sims = {i: sentence_similarities(index, hits[i].key, vector) for i in {s.hit for s in sentences}}
             scores = [
-                assembly.sentence_score(float(sim), hits[s.hit].score, s.hit) for s, sim in zip(sentences, sims)
+                assembly.sentence_score(float(sims[s.hit][s.number]), hits[s.hit].score, s.hit) for s in sentences
             ]
             chosen = assembly.choose_sentences(sentences, scores)
         titles = {rid: (e.report.title, str(self.library / e.report.source)) for rid, e in index.entries.items()}

@@ -34,7 +34,7 @@ def reports(idx):
 def test_first_sync_adds_everything_and_second_embeds_nothing(lib, tmp_path):
     emb, idx = FakeEmbedder(), tmp_path / "idx"
     result, lines = run(lib, idx, emb)
-    assert sorted(result.added) == ["a.txt", "b.md"] and result.passages_added == 3 == emb.embedded
+    assert sorted(result.added) == ["a.txt", "b.md"] and result.passages_added == 3 == result.embedded
     assert lines[0].startswith("Plan: 2 to add")
     loaded = load(IndexDir(idx), 8)
     assert len(loaded.vectors) == 3 and {p.report for p in loaded.passages.values()} == {"a", "b"}
@@ -59,7 +59,7 @@ def test_change_rename_and_remove_touch_only_what_changed(lib, tmp_path):
     emb.embedded = 0
     result, _ = run(lib, idx, emb)
     assert result.updated == ["a.txt"] and result.renamed == ["b.md -> b-renamed.md"]
-    assert emb.embedded == 3  # only the changed report
+    assert result.embedded == 3  # only the changed report
     loaded = load(IndexDir(idx), 8)
     assert {p.report for p in loaded.passages.values()} == {"a", "b-renamed"}
     assert len(loaded.vectors) == 4

@@ -1,0 +1,595 @@
+"""The lines of a report's pages -> text that reads like the report: pure functions, no PDF library.
+
+:mod:`index.pdf` extracts each page's lines (with where they sit, when it knows); everything a
+reader does by eye happens here, by general rules (no strings of particular reports):
+
+- paragraph gaps and font changes on the page become blank lines (:func:`mark_gaps`);
+- running headers, footers and page numbers are dropped (:func:`strip_running_lines`);
+- lines are joined back into paragraphs, words hyphenated at a line end re-joined by the
+  document's own vocabulary, numbered paragraphs ("12. ...") and bullets ("• ...") start afresh,
+  table-like blocks keep their lines (:func:`page_paragraphs`);
+- a paragraph that runs over a page break is joined into one, and the offset where each page's
+  text begins is kept so citations give the right pages (:func:`assemble`).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+BULLET = "•"
+
+# Bullet glyphs: symbol-font characters land in Unicode's private use area (U+F0B7, U+F06E ...).
+_BULLET_GLYPH = re.compile(r"^[\x7f\ue000-\uf8ff●▪■◦‣∙·○◆◇►➢✓✔\u2022]\s*")
+_ODD_SPACE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\u200b\u200c\u200d\ufeff]")
+_SPACES = re.compile(r" {2,}")
+# "12. Text", "3.36. Text": a paragraph the report numbers (the text after it is not lower case).
+_NUMBERED = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.\s+[^\sa-z]")
+_NUMBER_STUB = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.$")
+# Footnotes at a page's foot: "37 Sustaining Global ...", "3" on its own line, "* Source: ...".
+_FOOTNOTE = re.compile(r"^(?:\d{1,3}(?:\s+\S|$)|[*†‡]\s*\S)")
+_PAGE_NUMBER = re.compile(
+    r"^(?:(?:page|p\.?)\s*)?(?:\d{1,4}|[ivxlc]{1,7})(?:\s*(?:of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$",
+    re.IGNORECASE,
+)
+_ENDS_SENTENCE = re.compile(r"[.!?;][\"'”’)\]]*\d{0,3}$")
+_WORDS = re.compile(r"[A-Za-z]+(?:[-'’][A-Za-z]+)*")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """A line of a page as the PDF library gives it.
+
+    :param y: height of its baseline on the page (points from the bottom), if known.
+    :param size: the font size most of its characters have, in points, if known.
+    """
+
+    text: str
+    y: float | None = None
+    size: float | None = None
+
+
+@dataclass
+class Paragraph:
+    """A paragraph of one page: items joined by newlines, each item's lines joined by spaces.
+
+    Prose is one item (plus one per bullet); a table keeps one item per line.
+    """
+
+    items: list[list[tuple[str, int]]]  # (line, page index) so offsets of pages survive joins
+    table: bool = False
+    footnote: bool = False
+
+    @property
+    def first_line(self) -> str:
+        return self.items[0][0][0]
+
+    @property
+    def last_line(self) -> str:
+        return self.items[-1][-1][0]
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(item) for item in self.items)
+
+
+_LINE_END_HYPHEN = re.compile(r"([A-Za-z]+)-$")
+_LINE_START_WORD = re.compile(r"[a-z]+")
+
+
+@dataclass
+class Vocabulary:
+    """How often each word and hyphenated compound occurs in the report, for re-joining words
+    hyphenated at line ends.
+
+    :param keeps_hyphens: what the report does with line-end hyphens its own words cannot settle
+        (both halves are words, neither form occurs elsewhere): a report typeset without
+        hyphenation breaks lines only at the hyphens of compounds.
+    """
+
+    counts: Counter = field(default_factory=Counter)
+    keeps_hyphens: bool = True
+
+    @classmethod
+    def of(cls, pages: list[list[str]]) -> "Vocabulary":
+        counts: Counter = Counter()
+        pairs = []
+        for lines in pages:
+            previous = ""
+            for line in lines:
+                words = _WORDS.findall(line)
+                head = _LINE_END_HYPHEN.search(previous)
+                tail = _LINE_START_WORD.match(line)
+                if head and tail:
+                    pairs.append((head.group(1).lower(), tail.group(0)))
+                    words = words[1:]  # "gation" of "investi-/gation" is no word of its own
+                if _LINE_END_HYPHEN.search(line) and words:
+                    words = words[:-1]  # nor is "investi"
+                for word in words:
+                    counts[word.lower()] += 1
+                    parts = word.lower().split("-")
+                    for i in range(len(parts) - 1):  # "well-thought-out" holds "well-thought"
+                        counts[f"{parts[i]}-{parts[i + 1]}"] += 1
+                previous = line
+        vocabulary = cls(counts)
+        settled = [vocabulary.evidence(head, tail) for head, tail in pairs]
+        vocabulary.keeps_hyphens = settled.count(True) >= settled.count(False)
+        return vocabulary
+
+    def evidence(self, head: str, tail: str) -> bool | None:
+        """Whether the report's own words say to keep the hyphen of ``head``-/``tail``
+        (None when they do not say)."""
+        joined, hyphenated = self.counts[head + tail], self.counts[f"{head}-{tail}"]
+        if joined > hyphenated:
+            return False
+        if hyphenated:
+            return True
+        return None
+
+    def join(self, left: str, right: str) -> str:
+        """``left`` (ending in a hyphen) and ``right``, the next line, as one line of text.
+
+        "investi-" + "gation" gives "investigation" and "well-" + "matched" "well-matched":
+        the form the report uses elsewhere wins; failing that, the hyphen goes when either half
+        is no word of the report's (a word broken by the typesetter), and otherwise the report's
+        habit decides (see ``keeps_hyphens``).
+        """
+        head_m = _LINE_END_HYPHEN.search(left)
+        tail_m = _LINE_START_WORD.match(right)
+        if not head_m or not tail_m:  # "COVID-" + "19", "Anglo-" + "Saxon": keep the hyphen
+            return left + right
+        head, tail = head_m.group(1).lower(), tail_m.group(0)
+        keep = self.evidence(head, tail)
+        if keep is None:
+            if right[len(tail):len(tail) + 1] == "-":  # "well-" + "thought-out"
+                keep = True
+            elif not (self.counts[head] and self.counts[tail]):
+                keep = False
+            else:
+                keep = self.keeps_hyphens
+        return left + right if keep else left[:-1] + right
+
+
+def normalise_line(line: str) -> str:
+    """One line cleaned: odd spaces to plain ones, runs of spaces collapsed, ends stripped,
+    symbol-font bullets to "• ". A line of only whitespace becomes ""."""
+    line = _INVISIBLE.sub("", _ODD_SPACE.sub(" ", line)).strip()
+    line = _BULLET_GLYPH.sub(BULLET + " ", line)
+    if line == BULLET:
+        return ""
+    return _SPACES.sub(" ", line)
+
+
+def _is_superscript(line: PlacedLine, ref: PlacedLine) -> bool:
+    text = line.text.strip()
+    return bool(text.isdigit() and len(text) <= 3 and line.size and ref.size and line.size <= 0.75 * ref.size)
+
+
+def _line_pitch(lines: list[PlacedLine]) -> dict[int, float]:
+    """The usual distance between consecutive lines of each font size on a page: the most
+    common gap (ties to the smaller), so paragraph gaps stand out against it."""
+    gaps: dict[int, Counter] = {}
+    prev = None
+    for line in lines:
+        if line.y is None or not line.size:
+            continue
+        if prev is not None and abs(prev.size - line.size) < 0.5:
+            gap = round(prev.y - line.y, 0)
+            if 0.8 * line.size <= gap <= 3 * line.size:
+                gaps.setdefault(round(line.size), Counter())[gap] += 1
+        prev = line
+    return {size: min(c, key=lambda g: (-c[g], g)) for size, c in gaps.items()}
+
+
+def mark_gaps(lines: list[PlacedLine]) -> list[str]:
+    """A page's lines as strings, with a blank line wherever the page shows a paragraph break.
+
+    A break is a gap wider than the usual line spacing after a line that ends a sentence, a
+    change of font size (heading to text, text to footnotes), or text jumping back up the page
+    (a new column). A wide gap after a line that does not end a sentence is kept as a line break
+    only, so the rows of a table stay one block. Footnote markers set as small raised digits on
+    a line of their own are put back on the line they belong to.
+    """
+    pitch = _line_pitch(lines)
+    out: list[str] = []
+    prev: PlacedLine | None = None
+    prev_index = -1
+    pending = ""  # a footnote number waiting for the footnote text that follows it
+    for line in lines:
+        text = line.text
+        if not text.strip() or line.y is None or not line.size:
+            out.append(text)
+            continue
+        if prev is not None and _is_superscript(line, prev):
+            if abs(prev.y - line.y) < prev.size:  # raised within the previous line: a reference
+                out[prev_index] = out[prev_index].rstrip() + text.strip()
+            else:
+                pending = text.strip() + " "
+            continue
+        if prev is not None:
+            gap = prev.y - line.y
+            expected = pitch.get(round(line.size)) or 1.2 * line.size
+            size_change = abs(line.size - prev.size) >= max(1.0, 0.1 * prev.size)
+            if gap < -0.5 * expected:
+                out.append("")
+            elif gap > 1.3 * expected and (_ENDS_SENTENCE.search(prev.text.rstrip()) or size_change):
+                out.append("")
+            elif size_change and gap > 0.9 * expected:
+                out.append("")
+        out.append(pending + text)
+        pending = ""
+        prev, prev_index = line, len(out) - 1
+    return out
+
+
+def _furniture_key(line: str) -> str:
+    key = re.sub(r"\d+", "#", line.lower())
+    key = re.sub(r"^(page|p\.?)\s*[ivxlc]+\b", r"\1 #", key)
+    return " ".join(key.split())
+
+
+def _edges(lines: list[str], depth: int) -> dict[int, str]:
+    """The first and last ``depth`` non-blank lines of a page: index -> "top" or "bottom"."""
+    filled = [i for i, line in enumerate(lines) if line]
+    edges = {i: "bottom" for i in filled[-depth:]}
+    edges.update({i: "top" for i in filled[:depth]})
+    return edges
+
+
+def _prefix_pattern(key: str) -> re.Pattern:
+    """Matches the start of a line whose furniture key begins with ``key``."""
+    parts = [r"\d+" if ch == "#" else r"\s+" if ch == " " else re.escape(ch) for ch in key]
+    return re.compile("".join(parts) + r"\s*", re.IGNORECASE)
+
+
+def strip_running_lines(pages: list[list[str]], depth: int = 3) -> list[list[str]]:
+    """Pages without their running headers, footers and page numbers.
+
+    A line among the first or last ``depth`` non-blank lines of a page is furniture when, with
+    its digits ignored, it recurs at that edge on at least 3 pages and on at least 40% of the
+    pages from its first to its last appearance (so a chapter's running head counts, a heading
+    that happens to open a few pages does not), or on two pages one or two apart (left- and
+    right-hand pages with different heads). Where the extraction ran a running line into the
+    text after it, that start is cut off. A bare page number ("12", "Page 3 of 11", "iv",
+    "- 4 -") among the first or last two lines is dropped wherever it appears.
+    """
+    seen: dict[tuple[str, str], list[int]] = {}
+    for number, lines in enumerate(pages):
+        for i, edge in _edges(lines, depth).items():
+            where = seen.setdefault((edge, _furniture_key(lines[i])), [])
+            if not where or where[-1] != number:
+                where.append(number)
+    running = {
+        key for key, where in seen.items()
+        if (len(where) >= 3 and len(where) >= 0.4 * (where[-1] - where[0] + 1))
+        or (len(where) == 2 and where[1] - where[0] <= 2)
+    }
+    prefixes = [(edge, _prefix_pattern(key)) for edge, key in running if len(key) >= 12]
+    result = []
+    for lines in pages:
+        kept = list(lines)
+        for i, edge in _edges(lines, depth).items():
+            if (edge, _furniture_key(lines[i])) in running:
+                kept[i] = ""
+                continue
+            for where, pattern in prefixes:
+                m = pattern.match(lines[i]) if where == edge else None
+                if m and m.end() < len(lines[i]):
+                    kept[i] = lines[i][m.end():]
+                    break
+        for i in _edges(lines, 2):
+            if _PAGE_NUMBER.match(kept[i]):
+                kept[i] = ""
+        result.append(kept)
+    return result
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    blocks, current = [], []
+    for line in lines:
+        if line:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def typical_width(pages: list[list[str]]) -> int:
+    """The length in characters of a full line of the report's body text (its 75th percentile)."""
+    lengths = sorted(len(line) for lines in pages for line in lines if line)
+    return lengths[int(len(lengths) * 0.75)] if lengths else 80
+
+
+def is_table(block: list[str], width: int) -> bool:
+    """Whether a block's lines were set one by one (a table, a list of short entries, an address)
+    rather than wrapped as prose: at least half the lines before the last are well short of a
+    full line, which wrapped prose never is."""
+    if len(block) < 2:
+        return False
+    before_last = block[:-1]
+    short = sum(len(line) < 0.6 * width for line in before_last)
+    return short >= max(1, (len(before_last) + 1) // 2)
+
+
+def page_paragraphs(lines: list[str], page: int, width: int) -> list[Paragraph]:
+    """The paragraphs of one page, in order, before any joining across pages.
+
+    A blank line ends a paragraph; so does a line that starts a numbered paragraph ("12. ...").
+    A bullet starts a new item of the same paragraph. A run of one-line numbered entries stays
+    one paragraph (a list), as does a table. Blocks at the foot of the page that begin like
+    footnotes ("37 Sustaining ...") are footnotes, one item per note.
+    """
+    blocks = _blocks(lines)
+    notes = len(blocks)
+    while notes > 1 and _FOOTNOTE.match(blocks[notes - 1][0]):
+        notes -= 1
+    paragraphs: list[Paragraph] = []
+    for block in blocks[:notes]:
+        if is_table(block, width):
+            paragraphs.append(Paragraph([[(line, page)] for line in block], table=True))
+            continue
+        start = len(paragraphs)
+        current: Paragraph | None = None
+        stub = False  # the last line was a bare number: its paragraph's text follows
+        for line in block:
+            numbered = bool(_NUMBERED.match(line) or _NUMBER_STUB.match(line))
+            if current is None or (numbered and not stub):
+                current = Paragraph([[(line, page)]])
+                paragraphs.append(current)
+            elif line.startswith(BULLET):
+                current.items.append([(line, page)])
+            else:
+                current.items[-1].append((line, page))
+            stub = bool(_NUMBER_STUB.match(line))
+        _group_one_line_entries(paragraphs, start)
+    for block in blocks[notes:]:
+        paragraphs.append(Paragraph(_split_footnotes([(line, page) for line in block]), footnote=True))
+    return paragraphs
+
+
+def _group_one_line_entries(paragraphs: list[Paragraph], start: int) -> None:
+    """Merge runs of numbered paragraphs one line long each ("1. Help and protection Good")
+    from index ``start`` on into one list paragraph."""
+    i = start
+    while i < len(paragraphs):
+        j = i
+        while j < len(paragraphs) and paragraphs[j].line_count == 1 and _NUMBERED.match(paragraphs[j].first_line):
+            j += 1
+        if j - i >= 2:
+            paragraphs[i:j] = [Paragraph([item for p in paragraphs[i:j] for item in p.items])]
+        i += 1
+
+
+def _split_footnotes(lines: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    items: list[list[tuple[str, int]]] = []
+    for line in lines:
+        if not items or _FOOTNOTE.match(line[0]):
+            items.append([line])
+        else:
+            items[-1].append(line)
+    return items
+
+
+def ends_sentence(line: str) -> bool:
+    """Whether a line ends a sentence (allowing closing quotes and a footnote number after)."""
+    return bool(_ENDS_SENTENCE.search(line))
+
+
+def _heading_like(paragraph: Paragraph, width: int) -> bool:
+    """One short line that does not end a sentence and is no numbered paragraph: a heading."""
+    line = paragraph.first_line
+    return (paragraph.line_count == 1 and not paragraph.table and not _NUMBERED.match(line)
+            and len(line) < 0.7 * width and not ends_sentence(line))
+
+
+def _continues(last: Paragraph, first: Paragraph, width: int) -> bool:
+    """Whether ``first`` (a page's first paragraph) carries on ``last`` (the previous page's):
+    ``last`` stops mid-sentence and ``first`` starts in lower case, or starts neither a
+    numbered paragraph, a bullet nor a heading of its own."""
+    if last.table or first.table or first.footnote or ends_sentence(last.last_line) or _heading_like(last, width):
+        return False
+    opening = first.first_line
+    if _NUMBERED.match(opening) or _NUMBER_STUB.match(opening) or opening.startswith(BULLET):
+        return False
+    if opening[:1].islower():
+        return True
+    return not _heading_like(first, width) and not last.last_line.endswith(":")
+
+
+def _render_item(item: list[tuple[str, int]], vocabulary: Vocabulary, offset: int,
+                 starts: dict[int, int]) -> str:
+    """One item's lines joined; notes in ``starts`` where each page's text begins."""
+    text = ""
+    for line, page in item:
+        if not text:
+            piece = line
+        elif re.search(r"[A-Za-z]-$", text):  # "investi-" + "gation", "well-" + "matched"
+            piece = vocabulary.join(text, line)[len(text) - 1:]
+            text = text[:-1]
+        elif text.endswith("\u00ad"):  # a soft hyphen: the typesetter's, never the author's
+            text, piece = text[:-1], line
+        elif re.search(r"\S[–—]$", text):  # "2014–" + "15", "incentives—" + "such"
+            piece = line
+        else:
+            piece = " " + line
+        starts.setdefault(page, offset + len(text) + len(piece) - len(line))
+        text += piece
+    return text
+
+
+def _join_across_pages(paragraphs: list[Paragraph], page_paras: list[Paragraph], number: int, width: int) -> None:
+    """Join page ``number``'s first paragraph to the previous page's last body paragraph when
+    it carries it on (see :func:`_continues`). Footnotes at the foot of the previous page, and
+    headings left after its text (margin headings come last), are stepped over when the next
+    page starts in lower case."""
+    if not page_paras:
+        return
+    lower = page_paras[0].first_line[:1].islower()
+    tail = len(paragraphs)
+    while tail > 1 and (paragraphs[tail - 1].footnote or (lower and _heading_like(paragraphs[tail - 1], width))):
+        tail -= 1
+    if not tail:
+        return
+    last = paragraphs[tail - 1]
+    if last.footnote or last.items[-1][-1][1] != number - 1 or not _continues(last, page_paras[0], width):
+        return
+    first = page_paras.pop(0)
+    last.items[-1].extend(first.items[0])
+    last.items.extend(first.items[1:])
+    stepped_over = paragraphs[tail:]
+    del paragraphs[tail:]
+    if last.items[0][0][1] == number - 1:
+        # subtle: what was stepped over goes before the joined paragraph, not inside the next
+        # page's text, so each keeps its page (unless the paragraph began a page earlier).
+        paragraphs[tail - 1:tail - 1] = stepped_over
+    else:
+        paragraphs.extend(stepped_over)
+
+
+def assemble(pages: list[list[str]]) -> tuple[str, list[int]]:
+    """The report's text from its cleaned page lines, and where each page's text begins.
+
+    Paragraphs are separated by a blank line. A page's last paragraph that stops mid-sentence
+    is joined to the next page's first when that one carries it on; footnotes at the foot of
+    the page then go before the joined paragraph, so every line keeps its own page.
+    """
+    width = typical_width(pages)
+    vocabulary = Vocabulary.of(pages)
+    paragraphs: list[Paragraph] = []
+    for number, lines in enumerate(pages):
+        page_paras = page_paragraphs(lines, number, width)
+        _join_across_pages(paragraphs, page_paras, number, width)
+        paragraphs.extend(page_paras)
+
+    out: list[str] = []
+    starts: dict[int, int] = {}
+    offset = 0
+    for index, paragraph in enumerate(paragraphs):
+        for k, item in enumerate(paragraph.items):
+            separator = "\n\n" if index and not k else "\n" if k else ""
+            out.append(separator)
+            offset += len(separator)
+            rendered = _render_item(item, vocabulary, offset, starts)
+            out.append(rendered)
+            offset += len(rendered)
+    text = "".join(out)
+    page_starts, next_start = [], len(text)
+    for number in reversed(range(len(pages))):  # a page without text starts where the next does
+        next_start = starts.get(number, next_start)
+        page_starts.append(next_start)
+    page_starts.reverse()
+    for i in range(1, len(page_starts)):  # keep them ascending whatever happened above
+        page_starts[i] = max(page_starts[i], page_starts[i - 1])
+    return text, page_starts
+
+
+# Titles that authoring tools put in a PDF's metadata rather than the report's own title.
+_TOOL_TITLE = re.compile(
+    r"^(microsoft (word|powerpoint|excel)\s*-|untitled|document\d*$|slide\s*\d*$|title$|template)"
+    r"|\.(docx?|rtf|odt|pdf|indd|pptx?|xlsx?|txt|qxp|pub)$|\bdraft\b",
+    re.IGNORECASE,
+)
+_DATE_WORDS = re.compile(r"\b(dates?|published|inspection dates?)\b\s*:", re.IGNORECASE)
+
+
+def meaningful_title(title: str | None) -> str | None:
+    """A metadata title worth showing, or None: not empty, not a file name or tool default
+    ("Microsoft Word - report.docx", "Untitled"), not a draft template's name, has words."""
+    title = " ".join((title or "").split())
+    if len(_WORDS.findall(title)) < 2 or _TOOL_TITLE.search(title):
+        return None
+    return title[:200]
+
+
+def _title_line(text: str) -> bool:
+    text = normalise_line(text)
+    return bool(_LETTER.search(text)) and not _PAGE_NUMBER.match(text) and not _DATE_WORDS.search(text) \
+        and not find_date(text)
+
+
+def title_from_page(lines: list[PlacedLine]) -> str | None:
+    """The title set on a report's first page: its largest text, top first; when that is only a
+    name ("Essex County Council"), followed by the line(s) just below it ("Inspection of ...").
+    Without font sizes, the first line of a few words that does not end a sentence."""
+    candidates = [l for l in lines[:60] if _title_line(l.text)]
+    placed = [l for l in candidates if l.y is not None and l.size]
+    if not placed:
+        for line in candidates:
+            text = normalise_line(line.text)
+            if 2 <= len(text.split()) <= 20 and not ends_sentence(text):
+                return text[:200]
+        return None
+    placed.sort(key=lambda l: -l.y)  # top of the page first
+    biggest = max(l.size for l in placed)
+    first = next(i for i, l in enumerate(placed) if l.size >= biggest - 0.5)
+    title_run = _run(placed, first, lambda l: l.size >= biggest - 0.5)
+    title = " ".join(normalise_line(l.text) for l in title_run)
+    after = first + len(title_run)
+    if len(title.split()) <= 4 and after < len(placed):
+        below, above = placed[after], title_run[-1]
+        if above.y - below.y <= 1.8 * above.size and below.size < biggest - 0.5:
+            subtitle = _run(placed, after, lambda l: abs(l.size - below.size) < 0.5)
+            title += ": " + " ".join(normalise_line(l.text) for l in subtitle)
+    words = title.split()
+    return " ".join(words[:30])[:200] if len(words) >= 2 else None
+
+
+def _run(lines: list[PlacedLine], start: int, same) -> list[PlacedLine]:
+    """Lines from ``start`` on, top to bottom, while they match and sit close together."""
+    run = [lines[start]]
+    for line in lines[start + 1:]:
+        if not same(line) or run[-1].y - line.y > 1.5 * line.size or len(" ".join(l.text for l in run).split()) > 25:
+            break
+        run.append(line)
+    return run
+
+
+_MONTHS = {}
+for _number, _name in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
+                                 "september", "october", "november", "december"], start=1):
+    _MONTHS[_name] = _MONTHS[_name[:3]] = _number
+_MONTHS["sept"] = 9
+_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})\b")
+_MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+
+
+def find_date(text: str) -> str | None:
+    """The first full date written out in ``text`` ("24 May 2016", "March 13, 2008") as
+    YYYY-MM-DD, or None."""
+    found = [(m.start(), m.group(3), m.group(2), m.group(1)) for m in _DAY_MONTH_YEAR.finditer(text)]
+    found += [(m.start(), m.group(3), m.group(1), m.group(2)) for m in _MONTH_DAY_YEAR.finditer(text)]
+    for _, year, month, day in sorted(found):
+        if month.lower() in _MONTHS:
+            try:
+                return date(int(year), _MONTHS[month.lower()], int(day)).isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+def pdf_date(value: str | None) -> str | None:
+    """A PDF date ("D:20190103090900+00'00'") as YYYY-MM-DD, or None if it is not a likely one."""
+    m = re.match(r"^(?:D:)?(\d{4})(\d{2})(\d{2})", (value or "").strip())
+    if not m:
+        return None
+    try:
+        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return day.isoformat() if 1980 <= day.year <= date.today().year + 1 else None
+
+
+def date_from_page(lines: list[str]) -> str | None:
+    """A date from a report's first page: one on a "published" line first, else the first one."""
+    published = [line for line in lines if re.search(r"publish", line, re.IGNORECASE)]
+    for line in published + lines:
+        found = find_date(line)
+        if found:
+            return found
+    return None
