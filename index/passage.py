@@ -82,6 +82,7 @@ class Report:
     date: str | None = None
     kind: str | None = None
     pages: int | None = None
+    page_starts: list[int] | None = None  # offset of each page in the report's text (PDFs)
     passages: int = 0
     indexed_at: str | None = None
     extra: dict = field(default_factory=dict)

@@ -312,6 +312,7 @@ def _read_reports(files: list[LibraryFile], embedder, limits: Limits, result: Sy
             derived = {
                 "title": text.title or first_line_title(text.text, f.report_id),
                 "pages": len(text.page_starts) if text.page_starts else None,
+                "page_starts": text.page_starts,
             }
             if text.date:
                 derived["date"] = text.date

@@ -85,6 +85,13 @@ class Asker:
         removed = remove_reports(self.library, reports)
         return removed, self.sync(**options)
 
+    def document(self, report_id: str) -> tuple:
+        """A report's metadata (index.passage.Report) and the text its citations' offsets index."""
+        index = self.loaded()
+        if report_id not in index.entries:
+            raise QuestionError(f"No report {report_id!r} in the index.")
+        return index.entries[report_id].report, index.text(report_id)
+
     def reports(self) -> list:
         """The indexed reports (index.passage.Report), in library order."""
         manifest = self.index_dir.read_manifest()
