@@ -285,6 +285,18 @@ class LoadedIndex:
     sentence_owner: np.ndarray
     sentence_rows: dict[int, tuple[int, int]]
 
+    _lexical: object = None
+
+    @property
+    def lexical(self):
+        """The BM25 index of this version's passages, built on first use."""
+        if self._lexical is None:
+            from index.lexical import LexicalIndex
+
+            keys = list(self.passages)
+            self._lexical = LexicalIndex(keys, [self.passages[k].text for k in keys])
+        return self._lexical
+
     def text(self, report_id: str) -> str:
         return self.directory.read_text(self.entries[report_id])
 

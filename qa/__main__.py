@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--library", type=Path, help="folder of reports (default: $REPORTQA_LIBRARY or seeds/)")
     p.add_argument("--index", type=Path, help="index directory (default: $REPORTQA_INDEX or .index/)")
     p.add_argument("--model", help="sentence-transformers model folder or cached hub id (default: $REPORTQA_MODEL or all-MiniLM-L6-v2)")
+    p.add_argument("--retriever", choices=("dense", "hybrid", "bm25"), default="dense",
+                   help="dense (FAISS passage and sentence vectors; default), hybrid (dense + BM25, fused) or bm25")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("index", help="build or bring the index up to date with the library")
@@ -37,10 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("question", nargs="?", help="the question, in plain English")
     s.add_argument("--json", action="store_true", help="print JSON objects, one per line")
     s.add_argument("--top-k", type=int, default=5, help="passages to cite (default 5)")
+    s.add_argument("--report", action="append", dest="reports", metavar="REPORT",
+                   help="only search this report (id or file name); repeatable")
 
     s = sub.add_parser("eval", help="score a gold question set: recall@1, recall@3, MRR, abstention")
     s.add_argument("gold", type=Path, help="JSON lines: {q, evidence: [...]} or {q, abstain: true}")
     s.add_argument("--calibrate", action="store_true", help="also print the abstention threshold that fits this set best")
+    s.add_argument("--compare", action="store_true", help="also run dense-only and BM25-only; print one table")
     return p
 
 
@@ -67,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     from index.read import ReportError
     from index.store import IndexUnusable
     from qa.ask import Asker, QuestionError
+    from qa.eval import GoldError
 
-    asker = Asker(args.library, args.index, args.model)
+    asker = Asker(args.library, args.index, args.model, retriever=args.retriever)
     try:
         if args.command == "index":
             result = asker.sync(rebuild=args.rebuild, dry_run=args.dry_run, progress=sys.stderr.isatty())
@@ -94,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise QuestionError("No question: pass one in quotes, or use --json to read them from stdin.")
             questions = [args.question] if args.question is not None else [l for l in sys.stdin if l.strip()]
             for q in questions:
-                answer = asker.ask(q, top_k=args.top_k)
+                answer = asker.ask(q, top_k=args.top_k, reports=args.reports)
                 if args.json:
                     print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
                 else:
@@ -105,12 +111,19 @@ def main(argv: list[str] | None = None) -> int:
 
             gold = evaluation.read_gold(args.gold)
             outcomes = evaluation.run(asker, gold)
-            print(evaluation.report(evaluation.score(outcomes)))
+            scores = {args.retriever: evaluation.score(outcomes)}
+            print(evaluation.report(scores[args.retriever]))
+            if args.compare:
+                for other in ("dense", "bm25", "hybrid"):
+                    if other not in scores:
+                        scores[other] = evaluation.score(evaluation.run(asker, gold, retriever=other))
+                print()
+                print(evaluation.table(scores))
             if args.calibrate:
                 threshold, accuracy = evaluation.calibrate(outcomes)
                 print(f"calibrated abstention threshold {threshold:.3f} (accuracy {accuracy:.3f} on this set)")
             return 0
-    except (QuestionError, ReportError, IndexUnusable, ModelError, ValueError) as exc:
+    except (QuestionError, ReportError, IndexUnusable, ModelError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

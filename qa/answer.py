@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from index.passage import Passage
 from index.sentences import split_sentences
 from qa.retrieve import Hit
-from qa.types import Answer, Citation
+from qa.types import Answer, AnswerSentence, Citation
 
 # Below this score (mixed cosine similarity of the best passage, see qa.retrieve) the reports are
 # taken not to cover the question. Calibrated on tests/gold/seed.jsonl with
@@ -120,4 +120,5 @@ def assemble(
     return Answer(
         question=question, answer=text, abstained=abstained, citations=citations,
         low_confidence=abstained or top < low_confidence_below,
+        sentences=[] if abstained else [AnswerSentence(s.hit + 1, s.start, s.end, s.text) for s in chosen],
     )

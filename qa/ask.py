@@ -11,7 +11,7 @@ from index.chunk import CHUNKER_VERSION
 from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, load
 from index.sync import SyncResult, sync
 from qa import answer as assembly
-from qa.retrieve import Hit, dense, sentence_similarities
+from qa.retrieve import RETRIEVERS, Hit, retrieve, sentence_similarities
 from qa.types import Answer
 
 MAX_QUESTION_CHARS = 1000
@@ -47,12 +47,19 @@ class Asker:
     :param index: the index directory (default ``REPORTQA_INDEX`` or ``.index/``).
     :param model: the embedding model (see :func:`index.embed.resolve_model`).
     :param embedder: an already loaded embedder (tests share one); loaded lazily otherwise.
+    :param retriever: ``dense`` (default: it measures best on the seed gold set), ``hybrid`` (dense + BM25) or ``bm25``.
     """
 
-    def __init__(self, library: Path | None = None, index: Path | None = None, model: str | None = None, embedder=None):
+    def __init__(
+        self, library: Path | None = None, index: Path | None = None, model: str | None = None, embedder=None,
+        retriever: str = "dense",
+    ):
         self.library = Path(library) if library else default_library()
         self.index_dir = IndexDir(Path(index) if index else default_index())
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"retriever must be one of {', '.join(RETRIEVERS)}. Currently, retriever is {retriever!r}")
         self.model = model
+        self.retriever = retriever
         self._embedder = embedder
         self._loaded: LoadedIndex | None = None
         self._lock = threading.Lock()
@@ -117,22 +124,43 @@ class Asker:
             self._loaded = loaded
         return self._loaded
 
-    def retrieve(self, question: str, k: int = 5, reports: list[str] | None = None) -> tuple[list[Hit], np.ndarray]:
+    def report_ids(self, names: list[str]) -> set[str]:
+        """Report ids for names given as ids or file names; unknown names are refused."""
+        entries = self.loaded().entries
+        by_file = {}
+        for rid, e in entries.items():
+            by_file[e.report.source] = rid
+            by_file[Path(e.report.source).name] = rid
+        ids = set()
+        for name in names:
+            rid = name if name in entries else by_file.get(name)
+            if rid is None:
+                raise QuestionError(f"No report {name!r} in the index; list them with `python -m qa reports`.")
+            ids.add(rid)
+        return ids
+
+    def retrieve(
+        self, question: str, k: int = 5, reports: list[str] | None = None, retriever: str | None = None
+    ) -> tuple[list[Hit], np.ndarray]:
         """The ``k`` best passages for a question, and the question's vector."""
         if k <= 0:
             raise ValueError(f"k must be greater than 0. Currently, k is {k}")
         index = self.loaded()
+        only = self.report_ids(reports) if reports else None
         vector = self.embedder.encode([question])[0]
-        return dense(index, vector, k, set(reports) if reports else None), vector
+        return retrieve(index, question, vector, k, retriever or self.retriever, only), vector
 
-    def ask(self, question: str, top_k: int = 5, reports: list[str] | None = None) -> Answer:
+    def ask(
+        self, question: str, top_k: int = 5, reports: list[str] | None = None, retriever: str | None = None
+    ) -> Answer:
         """Answer a question from the reports, with citations best first.
 
         :param top_k: how many passages to cite.
-        :param reports: only search these report ids.
+        :param reports: only search these reports (ids or file names).
+        :param retriever: ``dense``, ``bm25`` or ``hybrid`` (default: the Asker's).
         """
         question = check_question(question)
-        hits, vector = self.retrieve(question, top_k, reports)
+        hits, vector = self.retrieve(question, top_k, reports, retriever)
         index = self.loaded()
         sentences = assembly.candidate_sentences(hits)
         chosen = []

@@ -39,6 +39,20 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer, in answer order: which citation it comes from and where.
+
+    :param n: the citation's number.
+    :param start: offset of the sentence within that citation's ``text``.
+    """
+
+    n: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one question.
 
@@ -53,6 +67,7 @@ class Answer:
     abstained: bool
     citations: list[Citation]
     low_confidence: bool = False
+    sentences: list[AnswerSentence] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,62 @@
+"""Lexical (BM25) search over passages: the only module that imports bm25s.
+
+The BM25 index is built in memory from the passages of one index version when it is loaded, so
+it always matches the FAISS vectors exactly (same passages, same keys) after every add, change
+or removal. Building it costs a tokenising pass over the passages: seconds for a million short
+passages, small next to embedding them (measured in bench/run.py).
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+class LexicalIndex:
+    """BM25 over passage texts, searched by question; ids are the passages' keys.
+
+    :param keys: passage keys, one per text.
+    :param texts: passage texts.
+    """
+
+    def __init__(self, keys: list[int], texts: list[str]):
+        import bm25s
+        import Stemmer
+
+        self._stemmer = Stemmer.Stemmer("english")
+        self._keys = np.asarray(keys, dtype=np.int64)
+        self._retriever = None
+        if texts:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+            self._retriever = bm25s.BM25()
+            self._retriever.index(tokens, show_progress=False)
+            self._position = {int(k): i for i, k in enumerate(self._keys)}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def search(self, question: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Keys and BM25 scores of the ``k`` best passages (score > 0 only), best first.
+
+        :param allowed: if given, only these passage keys are considered.
+        """
+        import bm25s
+
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
+        if self._retriever is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        query = bm25s.tokenize([question], stopwords="en", stemmer=self._stemmer, show_progress=False)
+        if not query.vocab:  # nothing but stop words
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        weights = None
+        if allowed is not None:
+            weights = np.zeros(len(self._keys), dtype=np.float32)
+            weights[[self._position[int(a)] for a in allowed if int(a) in self._position]] = 1.0
+        n = min(k, len(self._keys))
+        docs, scores = self._retriever.retrieve(query, k=n, show_progress=False, weight_mask=weights)
+        docs, scores = docs[0], scores[0]
+        keep = scores > 0
+        return self._keys[docs[keep]], scores[keep].astype(np.float32)
