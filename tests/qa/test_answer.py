@@ -1,6 +1,8 @@
 from index.passage import Passage
 from qa.answer import NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, near_duplicate
-from qa.eval import GoldQuestion, Outcome, calibrate, evidence_rank, score
+import math
+
+from qa.eval import GoldQuestion, Outcome, calibrate, highlight_holds_evidence, relevant, score, table
 from qa.retrieve import Hit
 
 
@@ -40,9 +42,22 @@ def test_metrics_on_a_tiny_known_set():
     a = GoldQuestion("q1", ["poor"])
     b = GoldQuestion("q2", ["slow"])
     c = GoldQuestion("q3", abstain=True)
-    assert evidence_rank(b, ["fast", "it is slow"]) == 2 and evidence_rank(b, ["x"]) is None
-    s = score([Outcome(a, 1, False, 0.8), Outcome(b, 2, False, 0.6), Outcome(c, None, True, 0.1)])
+    outcomes = [Outcome(a, (1,), False, 0.8, True), Outcome(b, (2,), False, 0.6, False), Outcome(c, (), True, 0.1)]
+    s = score(outcomes)
     assert (s.recall_at_1, s.recall_at_3, s.mrr, s.abstention_accuracy) == (0.5, 1.0, 0.75, 1.0)
+    assert (s.abstention_precision, s.abstention_recall, s.highlight_rate) == (1.0, 1.0, 0.5)
+    assert s.ndcg_at_10 == (1.0 + 1 / math.log2(3)) / 2
     assert [m.gold.q for m in s.misses] == ["q2"]
-    threshold, accuracy = calibrate([Outcome(a, 1, False, 0.8), Outcome(b, 2, False, 0.6), Outcome(c, None, True, 0.1)])
+    threshold, accuracy = calibrate(outcomes)
     assert 0.1 < threshold < 0.6 and accuracy == 1.0
+    assert table({"dense": s}).splitlines()[2].startswith("| dense | 0.500 | 1.000 |")
+
+
+def test_relevance_and_highlight_checks_use_the_evidence_span():
+    hits = [hit("Some intro words here. The force is poor at it.", 0.7)]
+    sentences = candidate_sentences(hits)
+    answer = assemble("q?", hits, [sentences[1]], {})
+    gold = GoldQuestion("q", ["poor at it"])
+    assert relevant(gold, answer.citations[0]) and highlight_holds_evidence(gold, answer)
+    assert not highlight_holds_evidence(GoldQuestion("q", ["intro words"]), answer)
+    assert not relevant(GoldQuestion("q", ["poor"], report="other"), answer.citations[0])
