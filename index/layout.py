@@ -20,8 +20,11 @@ from datetime import date
 
 BULLET = "•"
 
-# Bullet glyphs: symbol-font characters land in Unicode's private use area (U+F0B7, U+F06E ...).
-_BULLET_GLYPH = re.compile(r"^[\x7f\ue000-\uf8ff●▪■◦‣∙·○◆◇►➢✓✔\u2022]\s*")
+# Bullet glyphs: symbol-font characters land in Unicode's private use area (U+F0B7, U+F06E ...),
+# some fonts map theirs to DEL; the rest are squares, dots, arrows and ticks.
+_BULLET_GLYPH = re.compile(
+    r"^[\x7f\ue000-\uf8ff\u25a0-\u25ff\u2022\u2023\u2043\u2219\u00b7\u2756\u27a2-\u27a4\u2713\u2714]\s*"
+)
 _ODD_SPACE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\u200b\u200c\u200d\ufeff]")
 _SPACES = re.compile(r" {2,}")
@@ -78,33 +81,33 @@ class Paragraph:
 
 _LINE_END_HYPHEN = re.compile(r"([A-Za-z]+)-$")
 _LINE_START_WORD = re.compile(r"[a-z]+")
+# English prefixes that keep their hyphen, and endings that are never words of their own.
+_HYPHEN_PREFIXES = {"self", "cross", "well", "half", "all", "quasi", "ex"}
+_SUFFIXES = {
+    "ment", "ments", "tion", "tions", "sion", "sions", "ing", "ings", "ed", "er", "ers", "ly", "ness",
+    "ity", "ities", "ance", "ances", "ence", "ences", "ant", "ants", "ent", "ents", "al", "ally", "ive",
+    "ives", "ous", "able", "ible", "ial", "ure", "ures", "ist", "ists", "ism", "age", "ise", "ize",
+    "ised", "ized", "ship", "ful", "less", "est", "ary", "ory", "ic", "ical", "ies", "es", "s",
+}
 
 
 @dataclass
 class Vocabulary:
     """How often each word and hyphenated compound occurs in the report, for re-joining words
-    hyphenated at line ends.
-
-    :param keeps_hyphens: what the report does with line-end hyphens its own words cannot settle
-        (both halves are words, neither form occurs elsewhere): a report typeset without
-        hyphenation breaks lines only at the hyphens of compounds.
-    """
+    hyphenated at line ends (:meth:`join`)."""
 
     counts: Counter = field(default_factory=Counter)
-    keeps_hyphens: bool = True
+    compound_heads: Counter = field(default_factory=Counter)  # "self" of "self-assessment"
 
     @classmethod
     def of(cls, pages: list[list[str]]) -> "Vocabulary":
         counts: Counter = Counter()
-        pairs = []
+        heads: Counter = Counter()
         for lines in pages:
             previous = ""
             for line in lines:
                 words = _WORDS.findall(line)
-                head = _LINE_END_HYPHEN.search(previous)
-                tail = _LINE_START_WORD.match(line)
-                if head and tail:
-                    pairs.append((head.group(1).lower(), tail.group(0)))
+                if _LINE_END_HYPHEN.search(previous) and _LINE_START_WORD.match(line):
                     words = words[1:]  # "gation" of "investi-/gation" is no word of its own
                 if _LINE_END_HYPHEN.search(line) and words:
                     words = words[:-1]  # nor is "investi"
@@ -113,43 +116,33 @@ class Vocabulary:
                     parts = word.lower().split("-")
                     for i in range(len(parts) - 1):  # "well-thought-out" holds "well-thought"
                         counts[f"{parts[i]}-{parts[i + 1]}"] += 1
+                        heads[parts[i]] += 1
                 previous = line
-        vocabulary = cls(counts)
-        settled = [vocabulary.evidence(head, tail) for head, tail in pairs]
-        vocabulary.keeps_hyphens = settled.count(True) >= settled.count(False)
-        return vocabulary
-
-    def evidence(self, head: str, tail: str) -> bool | None:
-        """Whether the report's own words say to keep the hyphen of ``head``-/``tail``
-        (None when they do not say)."""
-        joined, hyphenated = self.counts[head + tail], self.counts[f"{head}-{tail}"]
-        if joined > hyphenated:
-            return False
-        if hyphenated:
-            return True
-        return None
+        return cls(counts, heads)
 
     def join(self, left: str, right: str) -> str:
         """``left`` (ending in a hyphen) and ``right``, the next line, as one line of text.
 
-        "investi-" + "gation" gives "investigation" and "well-" + "matched" "well-matched":
-        the form the report uses elsewhere wins; failing that, the hyphen goes when either half
-        is no word of the report's (a word broken by the typesetter), and otherwise the report's
-        habit decides (see ``keeps_hyphens``).
+        "investi-" + "gation" gives "investigation" and "well-" + "matched" "well-matched".
+        The form the report uses elsewhere wins. Failing that the hyphen stays for a compound:
+        one whose first half the report uses in other compounds ("self-" + "sufficiency"), is a
+        letter ("T-shirt"), is a prefix English hyphenates, or a word of three letters or more
+        that the report uses ("person-" + "centred"), unless the second half is a bare ending
+        ("assess-" + "ment"). Anything else is a word the typesetter broke: the hyphen goes.
         """
         head_m = _LINE_END_HYPHEN.search(left)
         tail_m = _LINE_START_WORD.match(right)
         if not head_m or not tail_m:  # "COVID-" + "19", "Anglo-" + "Saxon": keep the hyphen
             return left + right
         head, tail = head_m.group(1).lower(), tail_m.group(0)
-        keep = self.evidence(head, tail)
-        if keep is None:
-            if right[len(tail):len(tail) + 1] == "-":  # "well-" + "thought-out"
-                keep = True
-            elif not (self.counts[head] and self.counts[tail]):
-                keep = False
-            else:
-                keep = self.keeps_hyphens
+        joined, hyphenated = self.counts[head + tail], self.counts[f"{head}-{tail}"]
+        if joined or hyphenated:
+            keep = hyphenated >= joined
+        elif right[len(tail):len(tail) + 1] == "-" or len(head) == 1 or head in _HYPHEN_PREFIXES \
+                or self.compound_heads[head] >= 2:
+            keep = True  # "well-" + "thought-out", "T-" + "shirt", "self-" + "esteem"
+        else:
+            keep = tail not in _SUFFIXES and len(head) >= 3 and bool(self.counts[head])
         return left + right if keep else left[:-1] + right
 
 
@@ -169,8 +162,9 @@ def _is_superscript(line: PlacedLine, ref: PlacedLine) -> bool:
 
 
 def _line_pitch(lines: list[PlacedLine]) -> dict[int, float]:
-    """The usual distance between consecutive lines of each font size on a page: the most
-    common gap (ties to the smaller), so paragraph gaps stand out against it."""
+    """The usual distance between consecutive lines of a paragraph, for each font size on a
+    page: the smallest gap (to the point) seen twice, so paragraph gaps stand out against it
+    even on a page with more paragraph gaps than wrapped lines."""
     gaps: dict[int, Counter] = {}
     prev = None
     for line in lines:
@@ -181,7 +175,11 @@ def _line_pitch(lines: list[PlacedLine]) -> dict[int, float]:
             if 0.8 * line.size <= gap <= 3 * line.size:
                 gaps.setdefault(round(line.size), Counter())[gap] += 1
         prev = line
-    return {size: min(c, key=lambda g: (-c[g], g)) for size, c in gaps.items()}
+    pitch = {}
+    for size, counts in gaps.items():
+        repeated = [gap for gap, n in counts.items() if n >= 2]
+        pitch[size] = min(repeated) if repeated else min(counts, key=lambda g: (-counts[g], g))
+    return pitch
 
 
 def mark_gaps(lines: list[PlacedLine]) -> list[str]:
@@ -191,7 +189,8 @@ def mark_gaps(lines: list[PlacedLine]) -> list[str]:
     change of font size (heading to text, text to footnotes), or text jumping back up the page
     (a new column). A wide gap after a line that does not end a sentence is kept as a line break
     only, so the rows of a table stay one block. Footnote markers set as small raised digits on
-    a line of their own are put back on the line they belong to.
+    a line of their own are put back on the line they belong to, and so is the rest of a line
+    the extraction broke off after one (same baseline, same size).
     """
     pitch = _line_pitch(lines)
     out: list[str] = []
@@ -213,9 +212,12 @@ def mark_gaps(lines: list[PlacedLine]) -> list[str]:
             gap = prev.y - line.y
             expected = pitch.get(round(line.size)) or 1.2 * line.size
             size_change = abs(line.size - prev.size) >= max(1.0, 0.1 * prev.size)
+            if abs(gap) < 0.2 * expected and not size_change:  # the rest of the same line
+                out[prev_index] = out[prev_index].rstrip() + " " + text.strip()
+                continue
             if gap < -0.5 * expected:
                 out.append("")
-            elif gap > 1.3 * expected and (_ENDS_SENTENCE.search(prev.text.rstrip()) or size_change):
+            elif gap > 1.3 * expected and (ends_sentence(prev.text.rstrip()) or size_change):
                 out.append("")
             elif size_change and gap > 0.9 * expected:
                 out.append("")
@@ -242,7 +244,7 @@ def _edges(lines: list[str], depth: int) -> dict[int, str]:
 def _prefix_pattern(key: str) -> re.Pattern:
     """Matches the start of a line whose furniture key begins with ``key``."""
     parts = [r"\d+" if ch == "#" else r"\s+" if ch == " " else re.escape(ch) for ch in key]
-    return re.compile("".join(parts) + r"\s*", re.IGNORECASE)
+    return re.compile("".join(parts) + r"(?=[^\s\d])", re.IGNORECASE)
 
 
 def strip_running_lines(pages: list[list[str]], depth: int = 3) -> list[list[str]]:
@@ -253,8 +255,9 @@ def strip_running_lines(pages: list[list[str]], depth: int = 3) -> list[list[str
     pages from its first to its last appearance (so a chapter's running head counts, a heading
     that happens to open a few pages does not), or on two pages one or two apart (left- and
     right-hand pages with different heads). Where the extraction ran a running line into the
-    text after it, that start is cut off. A bare page number ("12", "Page 3 of 11", "iv",
-    "- 4 -") among the first or last two lines is dropped wherever it appears.
+    text after it with no space between ("...KingdomTable 1: ..."), that start is cut off. A
+    bare page number ("12", "Page 3 of 11", "iv", "- 4 -") among the first or last two lines
+    is dropped wherever it appears.
     """
     seen: dict[tuple[str, str], list[int]] = {}
     for number, lines in enumerate(pages):
@@ -284,6 +287,8 @@ def strip_running_lines(pages: list[list[str]], depth: int = 3) -> list[list[str
             if _PAGE_NUMBER.match(kept[i]):
                 kept[i] = ""
         result.append(kept)
+    if not any(_LETTER.search(line) for lines in result for line in lines):
+        return pages  # every page the same few lines: that is the text, not furniture
     return result
 
 
@@ -331,35 +336,45 @@ def page_paragraphs(lines: list[str], page: int, width: int) -> list[Paragraph]:
         notes -= 1
     paragraphs: list[Paragraph] = []
     for block in blocks[:notes]:
+        block = _attach_number_stubs(block)
         if is_table(block, width):
             paragraphs.append(Paragraph([[(line, page)] for line in block], table=True))
             continue
         start = len(paragraphs)
         current: Paragraph | None = None
-        stub = False  # the last line was a bare number: its paragraph's text follows
         for line in block:
-            numbered = bool(_NUMBERED.match(line) or _NUMBER_STUB.match(line))
-            if current is None or (numbered and not stub):
+            if current is None or _NUMBERED.match(line):
                 current = Paragraph([[(line, page)]])
                 paragraphs.append(current)
             elif line.startswith(BULLET):
                 current.items.append([(line, page)])
             else:
                 current.items[-1].append((line, page))
-            stub = bool(_NUMBER_STUB.match(line))
         _group_one_line_entries(paragraphs, start)
     for block in blocks[notes:]:
         paragraphs.append(Paragraph(_split_footnotes([(line, page) for line in block]), footnote=True))
     return paragraphs
 
 
+def _attach_number_stubs(block: list[str]) -> list[str]:
+    """A bare paragraph number on its own line ("5.") joined to the line it numbers."""
+    lines: list[str] = []
+    for line in block:
+        if lines and _NUMBER_STUB.match(lines[-1]):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return lines
+
+
 def _group_one_line_entries(paragraphs: list[Paragraph], start: int) -> None:
-    """Merge runs of numbered paragraphs one line long each ("1. Help and protection Good")
-    from index ``start`` on into one list paragraph."""
+    """Merge runs of numbered entries one line long each that are no sentences ("1. Help and
+    protection Good", a judgement list) from index ``start`` on into one list paragraph."""
     i = start
     while i < len(paragraphs):
         j = i
-        while j < len(paragraphs) and paragraphs[j].line_count == 1 and _NUMBERED.match(paragraphs[j].first_line):
+        while j < len(paragraphs) and paragraphs[j].line_count == 1 and _NUMBERED.match(paragraphs[j].first_line) \
+                and not ends_sentence(paragraphs[j].first_line):
             j += 1
         if j - i >= 2:
             paragraphs[i:j] = [Paragraph([item for p in paragraphs[i:j] for item in p.items])]
@@ -395,7 +410,7 @@ def _continues(last: Paragraph, first: Paragraph, width: int) -> bool:
     if last.table or first.table or first.footnote or ends_sentence(last.last_line) or _heading_like(last, width):
         return False
     opening = first.first_line
-    if _NUMBERED.match(opening) or _NUMBER_STUB.match(opening) or opening.startswith(BULLET):
+    if _NUMBERED.match(opening) or opening.startswith(BULLET):
         return False
     if opening[:1].islower():
         return True
@@ -414,7 +429,7 @@ def _render_item(item: list[tuple[str, int]], vocabulary: Vocabulary, offset: in
             text = text[:-1]
         elif text.endswith("\u00ad"):  # a soft hyphen: the typesetter's, never the author's
             text, piece = text[:-1], line
-        elif re.search(r"\S[–—]$", text):  # "2014–" + "15", "incentives—" + "such"
+        elif re.search(r"\S[–—]$|\d-$", text):  # "2014–" + "15", "incentives—" + "such"
             piece = line
         else:
             piece = " " + line
@@ -425,14 +440,15 @@ def _render_item(item: list[tuple[str, int]], vocabulary: Vocabulary, offset: in
 
 def _join_across_pages(paragraphs: list[Paragraph], page_paras: list[Paragraph], number: int, width: int) -> None:
     """Join page ``number``'s first paragraph to the previous page's last body paragraph when
-    it carries it on (see :func:`_continues`). Footnotes at the foot of the previous page, and
-    headings left after its text (margin headings come last), are stepped over when the next
-    page starts in lower case."""
+    it carries it on (see :func:`_continues`). Footnotes at the foot of the previous page are
+    stepped over; when the next page starts in lower case, so are headings and tables left
+    after the text (margin headings come out last)."""
     if not page_paras:
         return
     lower = page_paras[0].first_line[:1].islower()
     tail = len(paragraphs)
-    while tail > 1 and (paragraphs[tail - 1].footnote or (lower and _heading_like(paragraphs[tail - 1], width))):
+    while tail > 1 and len(paragraphs) - tail < 6 and (paragraphs[tail - 1].footnote or (
+            lower and (paragraphs[tail - 1].table or _heading_like(paragraphs[tail - 1], width)))):
         tail -= 1
     if not tail:
         return
@@ -500,33 +516,38 @@ _DATE_WORDS = re.compile(r"\b(dates?|published|inspection dates?)\b\s*:", re.IGN
 
 def meaningful_title(title: str | None) -> str | None:
     """A metadata title worth showing, or None: not empty, not a file name or tool default
-    ("Microsoft Word - report.docx", "Untitled"), not a draft template's name, has words."""
+    ("Microsoft Word - report.docx", "Untitled", "905_Precinct_NoOU"), not a draft template's
+    name, more than one word (or, in a script written without spaces, a few letters)."""
     title = " ".join((title or "").split())
-    if len(_WORDS.findall(title)) < 2 or _TOOL_TITLE.search(title):
+    words = len(_WORDS.findall(title))
+    if _TOOL_TITLE.search(title) or len(_LETTER.findall(title)) < 4:
+        return None
+    if title.isascii() and (words < 2 or " " not in title):
         return None
     return title[:200]
 
 
 def _title_line(text: str) -> bool:
     text = normalise_line(text)
-    return bool(_LETTER.search(text)) and not _PAGE_NUMBER.match(text) and not _DATE_WORDS.search(text) \
-        and not find_date(text)
+    return (bool(_LETTER.search(text)) and not text.startswith(BULLET) and not _PAGE_NUMBER.match(text)
+            and not _DATE_WORDS.search(text) and not find_date(text))
 
 
 def title_from_page(lines: list[PlacedLine]) -> str | None:
     """The title set on a report's first page: its largest text, top first; when that is only a
     name ("Essex County Council"), followed by the line(s) just below it ("Inspection of ...").
-    Without font sizes, the first line of a few words that does not end a sentence."""
+    When no text stands out by size (the largest is running text), or sizes are unknown, the
+    first line of a few words that does not end a sentence."""
     candidates = [l for l in lines[:60] if _title_line(l.text)]
     placed = [l for l in candidates if l.y is not None and l.size]
-    if not placed:
-        for line in candidates:
+    biggest = max((l.size for l in placed), default=0)
+    if not placed or sum(len(l.text.split()) for l in placed if l.size >= biggest - 0.5) > 60:
+        for line in candidates[:20]:
             text = normalise_line(line.text)
-            if 2 <= len(text.split()) <= 20 and not ends_sentence(text):
-                return text[:200]
+            if 2 <= len(text.split()) <= 12 and not ends_sentence(text):
+                return text
         return None
     placed.sort(key=lambda l: -l.y)  # top of the page first
-    biggest = max(l.size for l in placed)
     first = next(i for i, l in enumerate(placed) if l.size >= biggest - 0.5)
     title_run = _run(placed, first, lambda l: l.size >= biggest - 0.5)
     title = " ".join(normalise_line(l.text) for l in title_run)

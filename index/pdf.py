@@ -21,9 +21,9 @@ from index.layout import (
 from index.passage import ReportText
 from index.read import ReportError
 
-# A PDF whose pages give fewer letters than this on average has no real text layer: a scan,
-# perhaps with a stray page number or a publisher's stamp as text.
-MIN_LETTERS_PER_PAGE = 20
+# A PDF whose pages give fewer letters than this on average (about a word a page) has no real
+# text layer: a scan, perhaps with a stray "Page 3" or a scanner's stamp as text.
+MIN_LETTERS_PER_PAGE = 5
 # Set by index.parse for its child process: PDFs with more pages are refused.
 MAX_PAGES_ENV = "REPORTQA_MAX_PAGES"
 
@@ -51,9 +51,13 @@ def _page_lines(page) -> list[PlacedLine]:
 
     def end_line():
         text = "".join(p[0] for p in pieces)
-        placed = [p for p in pieces if p[0].strip()]
+        placed = sorted((p for p in pieces if p[0].strip()), key=lambda p: -len(p[0].strip()))
         if placed:
-            _, y, size = max(placed, key=lambda p: len(p[0].strip()))
+            chars: dict[float, int] = {}
+            for piece, _, size in placed:
+                chars[size] = chars.get(size, 0) + len(piece.strip())
+            size = max(chars, key=chars.get)  # the size most characters have; a raised "6" does not count
+            y = next(y for _, y, s in placed if s == size)
             lines.append(PlacedLine(text, y, size))
         else:
             lines.append(PlacedLine(text))
@@ -87,10 +91,14 @@ def _extract(path: Path, data: bytes) -> tuple[list[list[PlacedLine]], dict]:
             try:
                 unlocked = reader.decrypt("")
             except DependencyError as exc:
-                raise ReportError(path, f"encrypted PDF that cannot be opened here ({exc})", "not indexed; save an unlocked copy") from exc
+                raise ReportError(
+                    path, f"encrypted PDF that cannot be opened here ({exc})", "not indexed; save an unlocked copy"
+                ) from exc
             if not unlocked:
                 raise ReportError(path, "encrypted PDF needing a password", "not indexed; save an unlocked copy")
         count = len(reader.pages)
+        if not count:
+            raise ReportError(path, "malformed PDF (no pages)")
         limit = int(os.environ.get(MAX_PAGES_ENV) or 0)
         if limit and count > limit:
             raise ReportError(path, f"{count} pages, over the {limit}-page limit", "not indexed; split it")

@@ -50,7 +50,9 @@ def test_every_edge_case_pdf_is_indexed_or_refused_with_a_reason(edge_sync):
 def test_known_bad_files_get_the_right_reason(edge_sync):
     _, result, _, _ = edge_sync
     reasons = {e.split(": ", 1)[0]: e for e in result.errors}
-    assert "no text layer (scanned?)" in reasons["pdfplumber-tests/pr-136-example.pdf"]
+    assert "no text layer (scanned?)" in reasons["pypdf-sample-files/007-imagemagick-images/imagemagick-lzw.pdf"]
+    # pr-136-example.pdf is a scan *with* an OCR text layer (Chinese): it is indexed, not refused.
+    assert "pdfplumber-tests/pr-136-example.pdf" in result.added
     assert "empty file" in reasons["pdfplumber-tests/empty.pdf"]
     assert "an HTML page, not a report" in reasons["not-a-pdf-html-page.pdf"]
     assert "encrypted PDF needing a password" in reasons["pdfplumber-tests/password-example.pdf"]
