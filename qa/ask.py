@@ -11,6 +11,7 @@ from index.chunk import CHUNKER_VERSION
 from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, load
 from index.sync import SyncResult, sync
 from qa import answer as assembly
+from qa import followup
 from qa.retrieve import RETRIEVERS, Hit, retrieve, sentence_similarities
 from qa.types import Answer
 
@@ -151,16 +152,22 @@ class Asker:
         return retrieve(index, question, vector, k, retriever or self.retriever, only), vector
 
     def ask(
-        self, question: str, top_k: int = 5, reports: list[str] | None = None, retriever: str | None = None
+        self, question: str, top_k: int = 5, reports: list[str] | None = None, retriever: str | None = None,
+        previous: str | None = None,
     ) -> Answer:
         """Answer a question from the reports, with citations best first.
 
         :param top_k: how many passages to cite.
         :param reports: only search these reports (ids or file names).
         :param retriever: ``dense``, ``bm25`` or ``hybrid`` (default: the Asker's).
+        :param previous: the previous question in a chat; a short follow-up ("and what about
+            domestic abuse?", "what did the 2019 report say?") is searched with it in mind.
         """
         question = check_question(question)
-        hits, vector = self.retrieve(question, top_k, reports, retriever)
+        query = followup.retrieval_query(question, previous)
+        if not reports:
+            reports = sorted(followup.mentioned_reports(question, [e.report for e in self.loaded().entries.values()])) or None
+        hits, vector = self.retrieve(query, top_k, reports, retriever)
         index = self.loaded()
         sentences = assembly.candidate_sentences(hits)
         chosen = []
