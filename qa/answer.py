@@ -81,12 +81,37 @@ def sentence_score(similarity: float, passage_score: float, rank: int) -> float:
     return 0.6 * similarity + 0.4 * passage_score - 0.02 * rank
 
 
-def citation(n: int, hit: Hit, title: str, source: str, highlights: list[list[int]]) -> Citation:
+def is_summary(kind: str | None) -> bool:
+    """Whether a report's kind marks it as a secondary source (a news summary, a digest)."""
+    return bool(kind) and any(w in kind.lower() for w in ("news", "summary", "digest", "press"))
+
+
+def merge_duplicates(hits: list[Hit], kinds: dict[str, str | None], threshold: float = 0.9) -> list[tuple[Hit, list[Hit]]]:
+    """Group near-identical passages from different reports; each group is led by the original
+    report's passage (not a news summary), then by rank. Returns (lead, others) in rank order."""
+    groups: list[list[Hit]] = []
+    for hit in hits:
+        for group in groups:
+            if any(h.passage.report != hit.passage.report and near_duplicate(h.passage.text, hit.passage.text, threshold) for h in group):
+                group.append(hit)
+                break
+        else:
+            groups.append([hit])
+    merged = []
+    for group in groups:
+        lead = min(group, key=lambda h: (is_summary(kinds.get(h.passage.report)), -h.score))
+        merged.append((lead, [h for h in group if h is not lead]))
+    return merged
+
+
+def citation(
+    n: int, hit: Hit, title: str, source: str, highlights: list[list[int]], also_in: list[dict] | None = None
+) -> Citation:
     p: Passage = hit.passage
     return Citation(
         n=n, report=p.report, title=title, source=source, page=p.page, page_end=p.page_end,
         paragraph=p.paragraph, number=p.number, start=p.start, end=p.end, text=p.text,
-        score=round(hit.score, 4), highlights=highlights,
+        score=round(hit.score, 4), highlights=highlights, also_in=also_in or [],
     )
 
 
@@ -97,10 +122,12 @@ def assemble(
     reports: dict[str, tuple[str, str]],
     abstain_below: float = ABSTAIN_BELOW,
     low_confidence_below: float = LOW_CONFIDENCE_BELOW,
+    also_in: dict[int, list[Hit]] | None = None,
 ) -> Answer:
     """Build the answer: chosen sentences with ``[n]`` markers, and every hit as a citation.
 
     :param reports: report id -> (title, source path) for the citations.
+    :param also_in: hit index -> near-identical passages of other reports (see merge_duplicates).
     """
     top = hits[0].score if hits else 0.0
     abstained = not hits or top < abstain_below
@@ -113,8 +140,16 @@ def assemble(
             parts.append(f"{s.text} [{s.hit + 1}]")
             highlights.setdefault(s.hit, []).append([s.start, s.end])
         text = " ".join(parts)
+    def elsewhere(i: int) -> list[dict]:
+        return [
+            {"report": o.passage.report, "title": reports.get(o.passage.report, ("", ""))[0],
+             "source": reports.get(o.passage.report, ("", ""))[1], "paragraph": o.passage.paragraph,
+             "page": o.passage.page}
+            for o in (also_in or {}).get(i, [])
+        ]
+
     citations = [
-        citation(i + 1, h, *reports.get(h.passage.report, (h.passage.report, "")), sorted(highlights.get(i, [])))
+        citation(i + 1, h, *reports.get(h.passage.report, (h.passage.report, "")), sorted(highlights.get(i, [])), elsewhere(i))
         for i, h in enumerate(hits)
     ]
     return Answer(

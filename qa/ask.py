@@ -167,8 +167,12 @@ class Asker:
         query = followup.retrieval_query(question, previous)
         if not reports:
             reports = sorted(followup.mentioned_reports(question, [e.report for e in self.loaded().entries.values()])) or None
-        hits, vector = self.retrieve(query, top_k, reports, retriever)
         index = self.loaded()
+        found, vector = self.retrieve(query, top_k * 2, reports, retriever)
+        kinds = {rid: e.report.kind for rid, e in index.entries.items()}
+        merged = assembly.merge_duplicates(found, kinds)[:top_k]
+        hits = [lead for lead, _ in merged]
+        also_in = {i: others for i, (_, others) in enumerate(merged) if others}
         sentences = assembly.candidate_sentences(hits)
         chosen = []
         if sentences:
@@ -179,4 +183,4 @@ class Asker:
             ]
             chosen = assembly.choose_sentences(sentences, scores)
         titles = {rid: (e.report.title, str(self.library / e.report.source)) for rid, e in index.entries.items()}
-        return assembly.assemble(question, hits, chosen, titles)
+        return assembly.assemble(question, hits, chosen, titles, also_in=also_in)

@@ -21,6 +21,8 @@ class Citation:
     :param text: the passage, word for word (``report_text[start:end]``).
     :param score: retrieval score (cosine similarity for dense retrieval).
     :param highlights: ``[start, end]`` spans of the answer sentences within ``text``.
+    :param also_in: the same passage found in other reports (e.g. a news summary quoting the
+        original): ``{"report", "title", "source", "paragraph", "page"}`` each.
     """
 
     n: int
@@ -36,6 +38,7 @@ class Citation:
     text: str
     score: float
     highlights: list[list[int]] = field(default_factory=list)
+    also_in: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 from index.passage import Passage
-from qa.answer import NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, near_duplicate
+from qa.answer import NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, merge_duplicates, near_duplicate
 import math
 
 from qa.eval import GoldQuestion, Outcome, calibrate, highlight_holds_evidence, relevant, score, table
@@ -61,3 +61,16 @@ def test_relevance_and_highlight_checks_use_the_evidence_span():
     assert relevant(gold, answer.citations[0]) and highlight_holds_evidence(gold, answer)
     assert not highlight_holds_evidence(GoldQuestion("q", ["intro words"]), answer)
     assert not relevant(GoldQuestion("q", ["poor"], report="other"), answer.citations[0])
+
+
+def test_near_identical_passages_from_two_reports_are_cited_once_original_first():
+    quote = "The force's response to victims of domestic abuse is poor and officers are confused."
+    hits = [hit(quote, 0.8, 3, report="news"), hit("Something else entirely here.", 0.6, 1, report="news"),
+            hit(quote.replace("poor", "poor,"), 0.79, 13, report="hmic")]
+    merged = merge_duplicates(hits, {"news": "news summary of an HMIC inspection report", "hmic": "inspection report"})
+    assert [(lead.passage.report, [o.passage.report for o in others]) for lead, others in merged] == [
+        ("hmic", ["news"]), ("news", [])]
+    answer = assemble("q", [m[0] for m in merged], [], {"hmic": ("HMIC report", "h.pdf"), "news": ("News", "n.txt")},
+                      also_in={0: merged[0][1]})
+    assert answer.citations[0].report == "hmic"
+    assert answer.citations[0].also_in == [{"report": "news", "title": "News", "source": "n.txt", "paragraph": 3, "page": None}]
