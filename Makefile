@@ -20,7 +20,8 @@ $(STAMP): requirements.lock pyproject.toml
 index: setup
 	$(PY) -m qa index
 
-run: index
+# app.py syncs the index with seeds/ (the library) before serving: one process, one model load.
+run: setup
 	$(PY) app.py
 
 test: setup

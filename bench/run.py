@@ -1,7 +1,7 @@
 """Measurements that print figures (not pass/fail): `make bench` or `.venv/bin/python bench/run.py`.
 
 Figures, all measured in one run on this machine so ratios compare like with like:
-- seconds from `make run`'s steps (qa index, then app.py) to a served page, index absent / present;
+- seconds from `make run`'s command (app.py: sync, then serve) to a served page, index absent / present;
 - p50 / p95 latency of one ask with the model loaded;
 - peak memory (VmHWM) of the app after start-up and 20 asks through the API;
 - sync throughput (passages/s) against raw model.encode on the same passages;
@@ -47,8 +47,7 @@ def bench_startup(work: Path) -> None:
     library = work / "seed-library"
     shutil.copytree(ROOT / "seeds", library)
     for label, index in (("index absent", work / "startup-index"), ("index present", work / "startup-index")):
-        started = time.monotonic()
-        cli("--library", str(library), "--index", str(index), "index")
+        started = time.monotonic()  # what `make run` runs once set up: app.py, which syncs then serves
         server = start_app(library, index, work / f"app-{label.split()[1]}.log")
         seconds = time.monotonic() - started
         try:
@@ -61,7 +60,7 @@ def bench_startup(work: Path) -> None:
                 print(f"app peak memory (VmHWM) after start-up and 20 API asks: {peak_rss_mb(server.process.pid):.0f} MB")
         finally:
             server.stop()
-        print(f"make run steps to a served page, {label}: {seconds:.1f} s")
+        print(f"make run (app.py) to a served page, {label}: {seconds:.1f} s")
 
 
 def bench_ask(work: Path) -> None:
