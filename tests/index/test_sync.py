@@ -122,3 +122,30 @@ def test_previous_version_and_its_segments_are_kept(lib, tmp_path):
     store = IndexDir(idx)
     assert store.read_manifest(previous=True).version == first.version
     assert all(store.has_segment(e.segment) for e in first.reports)
+
+
+def test_full_disk_mid_sync_leaves_the_old_index_serving(lib, tmp_path, monkeypatch):
+    import errno
+
+    import index.store as store_module
+
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    run(lib, idx, emb)
+    before = IndexDir(idx).read_manifest()
+    (lib / "c.txt").write_text("A new report arrives.\n\nWith a second paragraph.\n")
+    real_write = store_module._fsync_write
+
+    def disk_full(path, data):
+        if path.suffix == ".npy":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, data)
+
+    monkeypatch.setattr(store_module, "_fsync_write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run(lib, idx, emb)
+    monkeypatch.undo()
+    after = IndexDir(idx).read_manifest()
+    assert after.version == before.version and reports(idx) == ["a.txt", "b.md"]
+    assert len(load(IndexDir(idx), 8).vectors) == 3
+    result, _ = run(lib, idx, emb)  # with space again, the next sync completes
+    assert result.added == ["c.txt"]
