@@ -56,3 +56,25 @@ def seed_asker(seed_library, embedder, tmp_path_factory):
     asker = Asker(seed_library, tmp_path_factory.mktemp("index"), embedder=embedder)
     asker.sync(progress=False, out=lambda line: None)
     return asker
+
+
+@pytest.fixture(scope="session")
+def seed_server_booting(seed_library, tmp_path_factory):
+    """A real ``app.py`` on the seed library, started without waiting (see ``seed_server``), so
+    that a test session can boot it while other servers boot or other tests run."""
+    from helpers_app import start_app
+
+    tmp = tmp_path_factory.mktemp("seed_server")
+    running = start_app(seed_library, tmp / "index", tmp / "app.log", wait=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def seed_server(seed_server_booting):
+    """A real ``app.py`` serving the seed library (read-only: tests must not add or remove
+    reports through it), shared by the API tests and the browser tests."""
+    from helpers_app import STARTUP_TIMEOUT, wait_until_up
+
+    wait_until_up(seed_server_booting, STARTUP_TIMEOUT)
+    return seed_server_booting

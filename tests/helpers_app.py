@@ -1,6 +1,6 @@
 """Run ``app.py`` as a real server for tests (API tests now, browser tests later).
 
-Loopback only: the server listens on 127.0.0.1 and the tests talk to nothing else.
+Loopback only: the server listens on 127.0.0.1 (app.py's default) and the tests talk to nothing else.
 """
 from __future__ import annotations
 
@@ -47,22 +47,29 @@ class AppServer:
                 self.process.wait(timeout=15)
 
 
-def start_app(library: Path, index: Path, log: Path, *args: str, timeout: float = STARTUP_TIMEOUT) -> AppServer:
+def start_app(library: Path, index: Path, log: Path, *args: str, timeout: float = STARTUP_TIMEOUT,
+              wait: bool = True, host: str | None = None) -> AppServer:
     """Start ``python app.py`` on a free port and return once it answers HTTP.
 
     :param log: file that receives the server's stdout and stderr (a pipe could fill and block it).
     :param args: further command-line options for ``app.py``.
+    :param host: ``--host`` for the server; by default none is given, so the server binds where
+        app.py binds by default (127.0.0.1), which the tests then rely on.
+    :param wait: False returns at once, so that a server can boot while other tests run; call
+        :func:`wait_until_up` before using it.
     :raises RuntimeError: the server exited or did not come up within ``timeout`` seconds; the
         message ends with its output.
     """
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
-    command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+    command = [sys.executable, str(ROOT / "app.py"), *(["--host", host] if host else []), "--port", str(port),
                "--library", str(library), "--index", str(index), *args]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = AppServer(f"http://127.0.0.1:{port}/", process, log)
+    if not wait:
+        return server
     try:
         wait_until_up(server, timeout)
     except BaseException:

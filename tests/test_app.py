@@ -1,17 +1,21 @@
-"""The web chat: formatting on tiny known answers, then the real app.py served on loopback."""
+"""The web chat: formatting on tiny known answers, then the real app.py served on loopback.
+
+The browser scenarios (clicking citations, uploads, phone width) are in tests/browser/.
+"""
 import subprocess
 import sys
+import types
 
-import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
 from qa.ask import QuestionError
-from qa.types import Answer, Citation
+from qa.types import Answer, AnswerSentence, Citation
 
-from helpers_app import ROOT, start_app
+from helpers_app import ROOT
 
 
 def citation(n=1, text="Alpha <b>beta</b>. Gamma & delta.", highlights=((0, 18),), page=None, page_end=None, **kw):
@@ -22,14 +26,38 @@ def citation(n=1, text="Alpha <b>beta</b>. Gamma & delta.", highlights=((0, 18),
     return Citation(**fields)
 
 
-class FakeAsker:
-    def __init__(self, result):
-        self.result = result
+def answer(*citations, sentences=None, **kw):
+    citations = citations or (citation(),)
+    if sentences is None:
+        sentences = [AnswerSentence(c.n, *c.highlights[0], c.text[slice(*c.highlights[0])]) for c in citations if c.highlights]
+    text = " ".join(f"{s.text} [{s.n}]" for s in sentences)
+    return Answer(kw.pop("question", "q"), kw.pop("text", text), kw.pop("abstained", False), list(citations),
+                  sentences=sentences, **kw)
 
-    def ask(self, question):
+
+def report(**kw):
+    fields = dict(id="r", source="r.pdf", sha256="ab" * 32, title="A <Report>", publisher="Ofsted", date="2019-01-03",
+                  kind="inspection", pages=3, page_starts=[0, 20, 40], passages=9, indexed_at="2026-01-02T03:04:05+0000")
+    fields.update(kw)
+    return types.SimpleNamespace(**fields)
+
+
+class FakeAsker:
+    """What app.py asks of an Asker, answering with a fixed result (or raising it)."""
+
+    def __init__(self, result, library="lib"):
+        self.result = result
+        self.library = library
+        self.calls = []
+
+    def ask(self, question, reports=None, previous=None):
+        self.calls.append((question, reports, previous))
         if isinstance(self.result, Exception):
             raise self.result
         return self.result
+
+    def reports(self):
+        return []
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -49,44 +77,192 @@ def test_where_names_paragraph_number_and_pages():
     assert app.where(citation(page=3, page_end=4)) == "paragraph 7, pp. 3–4"
 
 
-def test_sources_html_lists_every_citation_escaped():
-    html = app.sources_html(Answer("q", "Alpha. [1]", False, [citation(1), citation(2, text="<script>x</script>", highlights=())]))
-    assert "[1] A &lt;Report&gt; &amp; Co — paragraph 7" in html and "[2] " in html
-    assert "score 0.73" in html
+def test_sources_html_lists_every_citation_escaped_each_opening_the_viewer():
+    html = app.sources_html(answer(citation(1), citation(2, text="<script>x</script>", highlights=())), turn=4, current=2)
+    assert "[1] A &lt;Report&gt; &amp; Co" in html and "paragraph 7 · score 0.73 · r.txt" in html
+    assert 'data-rq-turn="4" data-rq-n="1"' in html and 'data-rq-turn="4" data-rq-n="2"' in html
     assert "<mark>Alpha &lt;b&gt;beta&lt;/b&gt;.</mark> Gamma &amp; delta." in html
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert html.count("rq-current") == 1 and 'rq-current" id="source-2"' in html
 
 
-def test_chat_reply_notes_not_found_and_low_confidence():
-    assert app.chat_reply(Answer("q", "Alpha. [1]", False, [citation()])) == "Alpha. [1]"
-    weak = app.chat_reply(Answer("q", "Alpha. [1]", False, [citation()], low_confidence=True))
-    assert weak.startswith("Alpha. [1]") and "Low confidence" in weak
-    assert app.chat_reply(Answer("q", "", True, [], low_confidence=True)).startswith("Not found in the indexed reports")
+def test_answer_html_puts_a_citation_button_after_each_sentence():
+    html = app.answer_html(3, answer(citation(1), citation(2, text="<i>Two</i> words.", highlights=((0, 17),))))
+    assert html.startswith('<p class="rq-answer">Alpha &lt;b&gt;beta&lt;/b&gt;. <button')
+    assert 'data-rq-turn="3" data-rq-n="1"' in html and ">[1]</button>" in html
+    assert "&lt;i&gt;Two&lt;/i&gt; words. <button" in html and ">[2]</button>" in html
+    assert 'aria-label="Source 2: A &lt;Report&gt; &amp; Co, paragraph 7"' in html
+    # a literal "[2]" inside a report's sentence stays text: buttons come from the sentences
+    quoting = answer(citation(1, text="See note [2].", highlights=((0, 13),)))
+    assert app.answer_html(0, quoting).count("<button") == 1
+
+
+def test_answer_html_shows_a_note_when_not_found_or_low_confidence():
+    low = app.answer_html(0, answer(low_confidence=True))
+    assert 'class="rq-note rq-low"' in low and "Low confidence" in low
+    nothing = app.answer_html(0, answer(citation(), sentences=[], text=app.NOT_FOUND, abstained=True, low_confidence=True))
+    assert 'class="rq-note rq-not-found"' in nothing and "Not found in the indexed reports" in nothing
+    assert "rq-answer" not in nothing
+
+
+def test_answer_markdown_has_question_answer_and_the_sources_it_cites():
+    md = app.answer_markdown(answer(citation(1, page=2, page_end=2), citation(2, highlights=()), question="How  are\nthings?"))
+    assert md.startswith("> How are things?\n\nAlpha <b>beta</b>. [1]\n")
+    assert "Sources:\n\n- [1] *A <Report> & Co*, paragraph 7, p. 2 (r.txt)\n" in md
+    assert "[2]" not in md  # not cited by the answer
+    weak = app.answer_markdown(answer(low_confidence=True))
+    assert "_Low confidence" in weak
+    nothing = app.answer_markdown(answer(citation(highlights=()), sentences=[], abstained=True, text=app.NOT_FOUND))
+    assert app.NOT_FOUND in nothing and "Nearest passages (low confidence):" in nothing
+
+
+def test_transcript_welcomes_then_shows_turns_errors_and_pending():
+    assert "rq-welcome" in app.transcript_html([])
+    html = app.transcript_html([
+        app.Turn("q <1>", answer=answer()),
+        app.Turn("", error="Empty question: type a question about the reports."),
+        app.Turn("q3", pending=True),
+    ])
+    assert "q &lt;1&gt;" in html and 'data-rq-turn="0"' in html and "data-rq-copy=" in html
+    assert html.count('class="rq-msg rq-user"') == 2  # no bubble for the empty question
+    assert 'role="alert">Empty question: type a question about the reports.</p>' in html
+    assert "Searching the reports…" in html
 
 
 @pytest.mark.parametrize(
-    "result, reply",
+    "result, error",
     [
         (QuestionError("Empty question: type a question about the reports."), "Empty question: type a question about the reports."),
         (RuntimeError("index\nbroken"), "Error: index broken"),
     ],
 )
-def test_chat_turn_puts_one_line_in_the_chat_and_never_raises(result, reply):
-    box, history, sources = app.chat_turn(FakeAsker(result), "  ", [])
-    assert box == "" and history == [{"role": "assistant", "content": reply}]
-    assert sources == app.NO_SOURCES
+def test_chat_turn_gives_one_line_and_never_raises(result, error):
+    turn = app.chat_turn(FakeAsker(result), "  ")
+    assert turn.error == error and turn.answer is None
 
 
-def test_chat_turn_history_is_valid_chatbot_messages():
-    answer = Answer("q", "Alpha. [1]", False, [citation()])
-    _, history, sources = app.chat_turn(FakeAsker(answer), "q", [])
-    assert [m["role"] for m in history] == ["user", "assistant"] and history[1]["content"] == "Alpha. [1]"
-    assert "<mark>" in sources
-    gr.Chatbot().postprocess(history)  # raises if not the messages format
+def test_chat_turn_passes_the_report_filter_and_previous_question():
+    asker = FakeAsker(answer())
+    turn = app.chat_turn(asker, "and the police?", previous="what about abuse?", reports=["a", "b"])
+    assert turn.answered and asker.calls == [("and the police?", ["a", "b"], "what about abuse?")]
+    app.chat_turn(asker, "q", reports=[])
+    assert asker.calls[-1][1] is None  # an empty filter searches everything
+    assert app.previous_question([app.Turn("one", answer=answer()), app.Turn("two", error="x")]) == "one"
+
+
+TEXT = "Title\n\nFirst <para>.\n\nSecond para has\ntwo lines.\n\nThird starts. Third ends."
+
+
+def test_document_body_marks_the_cited_paragraph_highlights_and_pages():
+    second, third = TEXT.index("Second"), TEXT.index("Third")
+    cited = (second, len(TEXT))  # a passage spanning two display paragraphs
+    hl = TEXT.index("Third ends.")
+    html = app.document_body_html(TEXT, [0, TEXT.index("para has"), third], cited, [[hl, hl + 11]])
+    assert html.startswith('<div class="rq-page" id="rq-page-1" role="separator" aria-label="Page 1">Page 1</div><p class="rq-para">Title</p>')
+    assert "First &lt;para&gt;." in html
+    # page 2 starts inside the second paragraph: an inline marker; page 3 before the third
+    assert '<span class="rq-in">Second </span><span class="rq-page rq-page-inline" id="rq-page-2"' in html
+    assert html.count('id="rq-target"') == 1 and html.count("rq-cited") == 2
+    assert '<p class="rq-para rq-cited" id="rq-target" tabindex="-1"><span class="rq-in">Second ' in html
+    assert '<div class="rq-page" id="rq-page-3"' in html
+    assert '<span class="rq-in">Third starts. </span><mark class="rq-hl">Third ends.</mark></p>' in html
+    assert "two lines." in html  # single newlines kept (pre-wrap)
+
+
+def test_document_body_of_a_text_file_has_no_page_markers():
+    html = app.document_body_html(TEXT)
+    assert "rq-page" not in html and "rq-target" not in html and html.count("<p ") == 4
+
+
+def test_locate_follows_the_passage_when_offsets_no_longer_hold():
+    c = citation(text="Second para", start=TEXT.index("Second"), end=TEXT.index("Second") + 11)
+    assert app.locate(c, TEXT) == (c.start, c.end)
+    moved = "New first line.\n\n" + TEXT
+    assert app.locate(c, moved) == (moved.index("Second"), moved.index("Second") + 11)
+    assert app.locate(c, "gone") is None
+
+
+def test_document_html_has_previous_next_download_and_escapes():
+    start = TEXT.index("Third")
+    c = citation(2, text=TEXT[start:], start=start, end=len(TEXT), highlights=((0, 5),), page=3, page_end=3)
+    html = app.document_html(report(), TEXT, c, turn=1, total=3, download=("gradio_api/file=/lib/r.pdf", "Download original (PDF, 1.0 KB)"))
+    assert '<h2 id="rq-viewer-title" tabindex="-1">A &lt;Report&gt;</h2>' in html
+    assert "Ofsted · 2019-01-03 · inspection · 3 pages · 9 passages · r.pdf" in html
+    assert 'data-rq-turn="1" data-rq-n="1"' in html and 'data-rq-turn="1" data-rq-n="3"' in html
+    assert "Citation [2] of 3" in html and "[2]: paragraph 7, p. 3" in html
+    assert '<a class="rq-download" href="gradio_api/file=/lib/r.pdf" download="r.pdf">' in html
+    assert '<mark class="rq-hl">Third</mark>' in html and "data-rq-close" in html
+    first = app.document_html(report(), TEXT, citation(1, text=TEXT[start:], start=start, end=len(TEXT)), turn=0, total=1)
+    assert first.count("disabled>") == 2  # no previous, no next
+
+
+def test_document_html_says_so_when_the_passage_is_gone():
+    html = app.document_html(report(), "Rewritten report.", citation(text="Old words."), turn=0, total=1)
+    assert "no longer in it" in html and "rq-target" not in html and "Rewritten report." in html
+
+
+def test_reports_html_shows_everything_known_about_each_report():
+    html = app.reports_html([report(), report(id="s", source="s.txt", title="Summary", publisher=None, pages=None, page_starts=None)],
+                            lambda r: f"gradio_api/file=/lib/{r.source}")
+    for shown in ("A &lt;Report&gt;", "Ofsted", "2019-01-03", "inspection", ">3<", ">9<", "2026-01-02 03:04 UTC", "ab" * 32):
+        assert shown in html
+    assert 'data-rq-report="r"' in html and 'data-rq-report="s"' in html and 'href="gradio_api/file=/lib/s.txt"' in html
+    assert "2 reports, 18 passages." in html
+    assert "No reports" in app.reports_html([])
+
+
+def test_sync_message_says_what_changed_in_words():
+    done = types.SimpleNamespace(added=["a"], updated=[], removed=[], renamed=[], passages_added=59, passages_removed=0,
+                                 seconds=9.34, errors=["b.pdf: no text layer (scanned?) — not indexed; OCR it first"])
+    from pathlib import Path
+
+    assert app.sync_message("Added", [Path("x/a.pdf"), Path("b.pdf")], done) == (
+        "Added a.pdf, b.pdf: 1 report added, 59 passages indexed (9.3 s).\n\n"
+        "Not indexed: b.pdf: no text layer (scanned?) — not indexed; OCR it first"
+    )
+    same = types.SimpleNamespace(added=[], updated=[], removed=[], renamed=[], passages_added=0, passages_removed=0, seconds=0.1, errors=[])
+    assert "nothing changed" in app.sync_message("Added", [Path("a.pdf")], same)
+    assert app.sync_message("Added", [], done, failed="Not added") == (
+        "Not added: b.pdf: no text layer (scanned?) — not indexed; OCR it first"
+    )
+
+
+# --- safe by default ---------------------------------------------------------------------------
+
+
+def test_file_guard_serves_only_inside_its_folders(tmp_path):
+    library, uploads, outside = tmp_path / "library", tmp_path / "uploads", tmp_path / "outside"
+    for d in (library, uploads, outside):
+        d.mkdir()
+    (library / "r.pdf").write_bytes(b"%PDF-")
+    (outside / "secret.txt").write_text("secret")
+    (library / "link.txt").symlink_to(outside / "secret.txt")
+    guard = app.FileGuard(None, [library, uploads])
+    assert guard.allows(f"/gradio_api/file={library}/r.pdf") and guard.allows(f"/gradio_api/file={uploads}/x/up.txt")
+    assert guard.allows("/") and guard.allows("/gradio_api/queue/join") and guard.allows("/assets/index.js")
+    for refused in (
+        "/gradio_api/file=/etc/passwd", "/file=/etc/passwd", "/gradio_api/file//etc/passwd", "/gradio_api/file/etc/passwd",
+        f"/gradio_api/file={library}/../outside/secret.txt", f"/gradio_api/file={library}/..\\outside/secret.txt",
+        f"/gradio_api/file={library}/link.txt",  # a symlink out of the library
+        "/gradio_api/file=r.pdf", "/gradio_api/file=https://example.com/x.pdf", "/gradio_api/file=file:///etc/passwd",
+        "/gradio_api/proxy=https://example.com/", f"/gradio_api/file={library}/r.pdf\x00",
+    ):
+        assert not guard.allows(refused), refused
+
+
+def test_launch_is_loopback_without_share_link_and_limits_files(tmp_path):
+    args = app._parser().parse_args([])
+    assert args.host == "127.0.0.1" and args.max_upload_mb == app.MAX_UPLOAD_MB
+    options = app.launch_options(args, tmp_path / "library", tmp_path / "index", tmp_path / "uploads")
+    assert options["server_name"] == "127.0.0.1" and options["share"] is False
+    assert options["allowed_paths"] == [str((tmp_path / "library").resolve())]
+    assert options["blocked_paths"] == [str((tmp_path / "index").resolve())]
+    assert options["max_file_size"] == app.MAX_UPLOAD_MB * 1024 * 1024
+    assert app._parser().parse_args(["--host", "0.0.0.0"]).host == "0.0.0.0"
 
 
 def test_only_ask_is_on_the_api():
-    demo = app.build_app(FakeAsker(Answer("q", "Alpha. [1]", False, [citation()])))
+    demo = app.build_app(FakeAsker(answer()))
     assert list(demo.get_api_info()["named_endpoints"]) == ["/ask"]
 
 
@@ -94,26 +270,18 @@ def test_help_loads_no_model():
     code = (
         "import runpy, sys\nsys.argv = ['app.py', '--help']\n"
         "try:\n    runpy.run_path('app.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-        "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'qa.ask') if m in sys.modules])"
+        "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'qa.ask', 'gradio') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120).stdout
-    assert "--library" in out and "HEAVY []" in out
+    assert "--library" in out and "--max-upload-mb" in out and "HEAVY []" in out
 
 
 # --- the real server, real model, real seed report ------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def server(seed_library, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app")
-    running = start_app(seed_library, tmp / "index", tmp / "app.log")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server.url, verbose=False)
+def client(seed_server):
+    return Client(seed_server.url, verbose=False)
 
 
 @pytest.mark.slow
@@ -142,6 +310,26 @@ def test_api_rejects_an_empty_question_with_a_one_line_error(client, question):
 
 
 @pytest.mark.slow
-def test_server_exposes_only_ask_and_printed_its_url(client, server):
+def test_server_exposes_only_ask_and_printed_its_loopback_url(client, seed_server):
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
-    assert f"serving {server.url}" in server.output()
+    # started without --host: the default bind is loopback
+    assert seed_server.url.startswith("http://127.0.0.1:") and f"serving {seed_server.url}" in seed_server.output()
+
+
+@pytest.mark.slow
+def test_server_serves_library_files_and_nothing_else(seed_server, seed_library):
+    report = next(seed_library.glob("*.txt"))
+    ok = httpx.get(seed_server.url + app.file_url(report.resolve()))
+    assert ok.status_code == 200 and ok.content == report.read_bytes()
+    root = str(seed_library.resolve())
+    for path in (
+        "gradio_api/file=/etc/passwd", "file=/etc/passwd", "gradio_api/file/etc/passwd", "gradio_api/file=%2Fetc%2Fpasswd",
+        f"gradio_api/file={root}/../../../../etc/passwd", f"gradio_api/file={root}/%2e%2e/%2e%2e/etc/passwd",
+        "gradio_api/file=app.py", f"gradio_api/file={ROOT}/app.py", "gradio_api/file=http://127.0.0.1:9/x",
+        "gradio_api/proxy=http://127.0.0.1:9/x",
+    ):
+        # the raw path, so that the client does not resolve ".." before the server sees it
+        with httpx.Client() as http:
+            r = http.request("GET", httpx.URL(seed_server.url).copy_with(raw_path=("/" + path).encode()))
+        assert r.status_code in (403, 404), (path, r.status_code)
+        assert b"root:" not in r.content and b"argparse" not in r.content
