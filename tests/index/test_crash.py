@@ -61,13 +61,19 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_index(tmp_path):
         write_report(lib, f"base{i}.txt", i)
     sync(lib, idx, embedder=FakeEmbedder(), progress=False, out=lambda l: None)
     rnd = random.Random(20261128)
+    # How long one whole sync takes on this machine now (start-up included), so the kills land
+    # all over it however busy the machine is.
+    write_report(lib, "timing.txt", 999)
+    started = time.monotonic()
+    subprocess.run([sys.executable, str(CHILD), str(lib), str(idx)], check=True, stdout=subprocess.DEVNULL)
+    duration = time.monotonic() - started
     outcomes = {"old": 0, "new": 0}
     for step in range(KILLS):
         before = index_state(idx)
         mutate(lib, rnd, step)
         after = library_state(lib)
         child = subprocess.Popen([sys.executable, str(CHILD), str(lib), str(idx)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rnd.uniform(0.3, 1.6))  # child start-up is ~0.4 s; embedding ~40 passages/report
+        time.sleep(rnd.uniform(0.3, 2.0) * duration)  # a step may embed twice what the timing sync did
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         state = index_state(idx)
