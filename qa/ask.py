@@ -76,7 +76,9 @@ class Asker:
 
     def sync(self, **options) -> SyncResult:
         """Bring the index up to date with the library (see :func:`index.sync.sync`)."""
-        return sync(self.library, self.index_dir.path, embedder=lambda: self.embedder, model=self.model, **options)
+        # A loaded model is passed as is (its spec is known); otherwise it is made only if needed.
+        embedder = self._embedder if self._embedder is not None else (lambda: self.embedder)
+        return sync(self.library, self.index_dir.path, embedder=embedder, model=self.model, **options)
 
     def add(self, files: list[Path], names: list[str] | None = None, **options) -> tuple[list[Path], SyncResult]:
         """Copy report files into the library and sync; raises ReportError for a bad file
