@@ -12,6 +12,7 @@ renders the report server-side from :meth:`qa.ask.Asker.document`.
 Programs get the same answer as JSON from the ``/ask`` endpoint::
 
     Client("http://127.0.0.1:7860/").predict("How are missing children handled?", api_name="/ask")
+    Client(url).predict("question", ["report-id-or-file-name"], api_name="/ask")  # only these reports
 
 A bad question (empty, too long) makes ``/ask`` raise a one-line error (``AppError`` in
 ``gradio_client``) rather than return an answer, so a caller can tell "bad request" from
@@ -662,14 +663,16 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
 
     # -- API --
 
-    def ask(question: str) -> dict:
+    def ask(question: str, reports: list[str] | None = None) -> dict:
         """Answer a question from the indexed reports.
 
+        ``reports``: search only these reports (ids or file names); leave out to search all.
         Returns the answer object (question, answer with [n] markers, abstained,
-        low_confidence, citations best first). A bad question raises a one-line error.
+        low_confidence, citations best first). A bad question or an unknown report raises a
+        one-line error.
         """
         try:
-            return asker.ask(question).to_dict()
+            return asker.ask(question, reports=list(reports) if reports else None).to_dict()
         except QuestionError as exc:
             raise gr.Error(one_line(exc), print_exception=False) from None
         except Exception as exc:

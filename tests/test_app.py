@@ -301,6 +301,18 @@ def test_api_abstains_off_topic(client):
 
 
 @pytest.mark.slow
+def test_api_filters_by_report_id_or_file_name(client, seed_library):
+    report = next(seed_library.glob("*.txt"))
+    question = "How does the force deal with domestic abuse?"
+    for name in (report.stem, report.name):
+        answer = client.predict(question, [name], api_name="/ask")
+        assert answer["citations"] and {c["report"] for c in answer["citations"]} == {report.stem}
+    with pytest.raises(AppError, match="No report 'no-such-report' in the index") as caught:
+        client.predict(question, ["no-such-report"], api_name="/ask")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("question", ["", "   "])
 def test_api_rejects_an_empty_question_with_a_one_line_error(client, question):
     # A bad request is an error, not an answer: callers can tell it from "not found" (abstained).
