@@ -241,7 +241,7 @@ def sources_html(answer, turn: int = 0, current: int | None = None) -> str:
         items.append(
             f'<li class="rq-source{" rq-current" if c.n == current else ""}" id="source-{c.n}">'
             f'<div class="rq-where">{cite_button(turn, c, f"[{c.n}] {c.title}", "rq-cite rq-source-open")}</div>'
-            f'<div class="rq-meta">{esc(where(c))} · score {c.score:.2f} · {esc(Path(c.source).name)}</div>'
+            f'<div class="rq-meta">{esc(where(c))} · similarity {c.score:.2f} · {esc(Path(c.source).name)}</div>'
             f'<blockquote class="rq-passage">{marked(c.text, c.highlights)}</blockquote>{also}'
             "</li>"
         )

@@ -8,6 +8,7 @@ passages, small next to embedding them (measured in bench/run.py).
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -33,6 +34,35 @@ class LexicalIndex:
             self._retriever = bm25s.BM25()
             self._retriever.index(tokens, show_progress=False)
             self._position = {int(k): i for i, k in enumerate(self._keys)}
+
+    def _terms(self, text: str) -> list[str]:
+        import bm25s
+
+        tokens = bm25s.tokenize([text], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
+        return sorted(set(tokens[0]))
+
+    def coverage(self, question: str, key: int) -> float:
+        """How much of the question passage ``key`` holds: the IDF-weighted share of the
+        question's terms (stemmed, stop words out) that occur in it, from 0 to 1.
+
+        A term found in no passage weighs most (it is the rarest), so a question about something
+        the reports never mention ("Kent", "overtime") scores low everywhere.
+        """
+        if self._retriever is None or int(key) not in self._position:
+            return 0.0
+        vocab = self._retriever.vocab_dict
+        indptr, indices = self._retriever.scores["indptr"], self._retriever.scores["indices"]
+        n = len(self._keys)
+        doc = self._position[int(key)]
+        total = held = 0.0
+        for term in self._terms(question):
+            t = vocab.get(term)
+            df = 0 if t is None or t + 1 >= len(indptr) else int(indptr[t + 1] - indptr[t])
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            total += idf
+            if df:
+                held += idf if np.any(indices[indptr[t]:indptr[t + 1]] == doc) else 0.0
+        return held / total if total else 0.0
 
     def __len__(self) -> int:
         return len(self._keys)

@@ -19,8 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--library", type=Path, help="folder of reports (default: $REPORTQA_LIBRARY or seeds/)")
     p.add_argument("--index", type=Path, help="index directory (default: $REPORTQA_INDEX or .index/)")
     p.add_argument("--model", help="sentence-transformers model folder or cached hub id (default: $REPORTQA_MODEL or all-MiniLM-L6-v2)")
-    p.add_argument("--retriever", choices=("dense", "hybrid", "bm25"), default="dense",
-                   help="dense (FAISS passage and sentence vectors; default), hybrid (dense + BM25, fused) or bm25")
+    p.add_argument("--retriever", choices=("dense", "hybrid", "bm25"), default="hybrid",
+                   help="hybrid (dense + BM25, fused; default), dense (FAISS passage and sentence vectors) or bm25")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("index", help="build or bring the index up to date with the library")

@@ -19,7 +19,9 @@ class Citation:
     :param start: character offset of the passage in the report's text.
     :param end: character offset just past the passage.
     :param text: the passage, word for word (``report_text[start:end]``).
-    :param score: retrieval score (cosine similarity for dense retrieval).
+    :param score: the passage's similarity to the question (mixed cosine, see qa.retrieve.Hit):
+        what "not found" and "low confidence" read. Citations are in retrieval order, which for
+        hybrid also weighs BM25, so scores need not descend.
     :param highlights: ``[start, end]`` spans of the answer sentences within ``text``.
     :param also_in: the same passage found in other reports (e.g. a news summary quoting the
         original): ``{"report", "title", "source", "paragraph", "page"}`` each.

@@ -79,7 +79,7 @@ def test_where_names_paragraph_number_and_pages():
 
 def test_sources_html_lists_every_citation_escaped_each_opening_the_viewer():
     html = app.sources_html(answer(citation(1), citation(2, text="<script>x</script>", highlights=())), turn=4, current=2)
-    assert "[1] A &lt;Report&gt; &amp; Co" in html and "paragraph 7 · score 0.73 · r.txt" in html
+    assert "[1] A &lt;Report&gt; &amp; Co" in html and "paragraph 7 · similarity 0.73 · r.txt" in html
     assert 'data-rq-turn="4" data-rq-n="1"' in html and 'data-rq-turn="4" data-rq-n="2"' in html
     assert "<mark>Alpha &lt;b&gt;beta&lt;/b&gt;.</mark> Gamma &amp; delta." in html
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html

@@ -29,12 +29,13 @@ def test_gold_set_is_big_enough():
 def test_retrieval_on_the_seed_gold_set(outcomes):
     scores = evaluation.score(outcomes)
     print(evaluation.report(scores))
-    # Measured when written: recall@1 0.633, recall@3 0.848, MRR 0.748 on this deliberately hard
-    # paraphrase set (slang, no shared terms). These floors catch regressions; the target
-    # (recall@3 >= 0.95) is not met with all-MiniLM-L6-v2 alone — see the README.
-    assert scores.recall_at_3 >= 0.83
-    assert scores.recall_at_1 >= 0.60
-    assert scores.mrr >= 0.72
+    # Measured when written (hybrid, the default): recall@1 0.658, recall@3 0.823, MRR 0.760 on
+    # this deliberately hard paraphrase set (slang, no shared terms). These floors catch
+    # regressions; the target (recall@3 >= 0.95) is not met with all-MiniLM-L6-v2 alone
+    # — see the README.
+    assert scores.recall_at_3 >= 0.81
+    assert scores.recall_at_1 >= 0.64
+    assert scores.mrr >= 0.75
 
 
 OFF_TOPIC = ["What is the capital of France?", "Who won the 2018 World Cup?", "What's a good recipe for banana bread?",
@@ -95,7 +96,8 @@ def test_cli_ask_json_reads_questions_from_stdin(seed_asker):
     c = first["citations"][0]
     assert set(c) >= {"n", "report", "title", "source", "page", "paragraph", "start", "end", "text", "score"}
     assert c["n"] == 1 and c["page"] is None and c["source"].endswith(".txt")
-    assert [x["score"] for x in first["citations"]] == sorted((x["score"] for x in first["citations"]), reverse=True)
+    assert [x["n"] for x in first["citations"]] == list(range(1, len(first["citations"]) + 1))
+    assert all(0.0 < x["score"] <= 1.0 for x in first["citations"])  # similarity; order is the retriever's
     assert lines[1]["abstained"] is True
 
 
