@@ -35,34 +35,45 @@ class LexicalIndex:
             self._retriever.index(tokens, show_progress=False)
             self._position = {int(k): i for i, k in enumerate(self._keys)}
 
-    def _terms(self, text: str) -> list[str]:
+    def terms(self, text: str) -> set[str]:
+        """The terms BM25 sees in a text: stemmed words, stop words out."""
         import bm25s
 
         tokens = bm25s.tokenize([text], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
-        return sorted(set(tokens[0]))
+        return set(tokens[0])
+
+    def _postings(self, term: str) -> np.ndarray:
+        """Positions of the passages holding a term (empty if none does)."""
+        t = self._retriever.vocab_dict.get(term)
+        indptr = self._retriever.scores["indptr"]
+        if t is None or t + 1 >= len(indptr):
+            return np.zeros(0, dtype=np.int64)
+        return self._retriever.scores["indices"][indptr[t]:indptr[t + 1]]
+
+    def term_weights(self, question: str) -> dict[str, float]:
+        """The question's terms and their IDF over the passages. A term found in no passage
+        weighs most (it is the rarest), so a question about something the reports never mention
+        ("Kent", "overtime") is covered little anywhere."""
+        if self._retriever is None:
+            return {}
+        n = len(self._keys)
+        return {t: math.log(1 + (n - len(d) + 0.5) / (len(d) + 0.5)) for t in self.terms(question) for d in [self._postings(t)]}
 
     def coverage(self, question: str, key: int) -> float:
         """How much of the question passage ``key`` holds: the IDF-weighted share of the
-        question's terms (stemmed, stop words out) that occur in it, from 0 to 1.
-
-        A term found in no passage weighs most (it is the rarest), so a question about something
-        the reports never mention ("Kent", "overtime") scores low everywhere.
-        """
-        if self._retriever is None or int(key) not in self._position:
+        question's terms that occur in it, from 0 to 1."""
+        weights = self.term_weights(question)
+        total = sum(weights.values())
+        if not total or int(key) not in self._position:
             return 0.0
-        vocab = self._retriever.vocab_dict
-        indptr, indices = self._retriever.scores["indptr"], self._retriever.scores["indices"]
-        n = len(self._keys)
         doc = self._position[int(key)]
-        total = held = 0.0
-        for term in self._terms(question):
-            t = vocab.get(term)
-            df = 0 if t is None or t + 1 >= len(indptr) else int(indptr[t + 1] - indptr[t])
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            total += idf
-            if df:
-                held += idf if np.any(indices[indptr[t]:indptr[t + 1]] == doc) else 0.0
-        return held / total if total else 0.0
+        return sum(w for t, w in weights.items() if np.any(self._postings(t) == doc)) / total
+
+    @staticmethod
+    def share(weights: dict[str, float], terms: set[str]) -> float:
+        """The IDF-weighted share of a question's terms (``term_weights``) among ``terms``."""
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
 
     def __len__(self) -> int:
         return len(self._keys)

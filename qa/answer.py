@@ -76,9 +76,13 @@ def choose_sentences(
     return chosen
 
 
-def sentence_score(similarity: float, passage_score: float, rank: int) -> float:
-    """How well a sentence answers: its own similarity, steadied by its passage's."""
-    return 0.6 * similarity + 0.4 * passage_score - 0.02 * rank
+def sentence_score(similarity: float, passage_score: float, rank: int, coverage: float = 0.0) -> float:
+    """How well a sentence answers: its own similarity, steadied by its passage's, plus a little
+    for the share of the question's terms it holds (``coverage``, 0..1, IDF-weighted): "How old
+    was Mr Trousdale?" is answered by the sentence that names him. On the three gold sets the
+    coverage term lifts how often the first highlighted sentence holds the evidence by 3 to 6
+    points (README, "Retrieval and answers")."""
+    return 0.6 * similarity + 0.4 * passage_score - 0.02 * rank + 0.2 * coverage
 
 
 def is_summary(kind: str | None) -> bool:

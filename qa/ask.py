@@ -180,8 +180,11 @@ class Asker:
         if sentences:
             # Sentence vectors were stored at indexing: no model call here beyond the question.
             sims = {i: sentence_similarities(index, hits[i].key, vector) for i in {s.hit for s in sentences}}
+            weights = index.lexical.term_weights(query)
             scores = [
-                assembly.sentence_score(float(sims[s.hit][s.number]), hits[s.hit].score, s.hit) for s in sentences
+                assembly.sentence_score(float(sims[s.hit][s.number]), hits[s.hit].score, s.hit,
+                                        index.lexical.share(weights, index.lexical.terms(s.text)))
+                for s in sentences
             ]
             chosen = assembly.choose_sentences(sentences, scores)
         titles = {rid: (e.report.title, str(self.library / e.report.source)) for rid, e in index.entries.items()}

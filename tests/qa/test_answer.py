@@ -1,5 +1,7 @@
 from index.passage import Passage
-from qa.answer import NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, merge_duplicates, near_duplicate
+from qa.answer import (
+    NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, merge_duplicates, near_duplicate, sentence_score,
+)
 import math
 
 from qa.eval import GoldQuestion, Outcome, calibrate, highlight_holds_evidence, relevant, score, table
@@ -74,3 +76,10 @@ def test_near_identical_passages_from_two_reports_are_cited_once_original_first(
                       also_in={0: merged[0][1]})
     assert answer.citations[0].report == "hmic"
     assert answer.citations[0].also_in == [{"report": "news", "title": "News", "source": "n.txt", "paragraph": 3, "page": None}]
+
+
+def test_a_sentence_holding_the_questions_terms_beats_an_equally_similar_one():
+    plain = sentence_score(similarity=0.5, passage_score=0.5, rank=0)
+    assert sentence_score(0.5, 0.5, 0, coverage=1.0) > plain > sentence_score(0.5, 0.5, 1)
+    # similarity still leads: full coverage does not rescue a sentence far less similar
+    assert sentence_score(0.2, 0.5, 0, coverage=1.0) < sentence_score(0.6, 0.5, 0, coverage=0.0)
