@@ -149,6 +149,25 @@ class Turn:
         return self.answer is not None
 
 
+def answer_sources(answer) -> list[tuple[str, list[int]]]:
+    """The reports the answer's sentences come from, in order of first use, each with its
+    citation numbers: an answer always says which report said it."""
+    by_n = {c.n: c for c in answer.citations}
+    out: dict[str, list[int]] = {}
+    for s in answer.sentences:
+        if s.n in by_n and s.n not in out.setdefault(by_n[s.n].title, []):
+            out[by_n[s.n].title].append(s.n)
+    return list(out.items())
+
+
+def from_html(answer) -> str:
+    sources = answer_sources(answer)
+    if not sources:
+        return ""
+    named = " · ".join(f"<cite>{esc(title)}</cite> [{', '.join(map(str, ns))}]" for title, ns in sources)
+    return f'<p class="rq-from">From {named}</p>'
+
+
 def answer_html(turn: int, answer) -> str:
     """The answer's sentences, each followed by its clickable ``[n]``, then any caveat."""
     by_n = {c.n: c for c in answer.citations}
@@ -158,7 +177,7 @@ def answer_html(turn: int, answer) -> str:
         for s in answer.sentences:
             button = cite_button(turn, by_n[s.n]) if s.n in by_n else f"[{s.n}]"
             parts.append(f"{html.escape(s.text)} {button}")
-        body = f'<p class="rq-answer">{" ".join(parts)}</p>'
+        body = f'<p class="rq-answer">{" ".join(parts)}</p>' + from_html(answer)
     elif answer.answer and not answer.abstained:
         body = f'<p class="rq-answer">{html.escape(answer.answer)}</p>'
     notes = []

@@ -59,7 +59,7 @@ def _print_answer(answer) -> None:
         where = f"paragraph {c.paragraph}" + (f" (numbered {c.number}.)" if c.number else "")
         if c.page is not None:
             where += f", p. {c.page}" if c.page_end in (None, c.page) else f", pp. {c.page}–{c.page_end}"
-        print(f"[{c.n}] {c.title} — {where} — {c.source} (score {c.score:.2f})")
+        print(f"[{c.n}] {c.title} — {where} — {c.source} (similarity {c.score:.2f})")
         for line in c.text.splitlines():
             if line.strip():
                 print(f"    {line.strip()}")

@@ -92,6 +92,8 @@ def test_answer_html_puts_a_citation_button_after_each_sentence():
     assert 'data-rq-turn="3" data-rq-n="1"' in html and ">[1]</button>" in html
     assert "&lt;i&gt;Two&lt;/i&gt; words. <button" in html and ">[2]</button>" in html
     assert 'aria-label="Source 2: A &lt;Report&gt; &amp; Co, paragraph 7"' in html
+    # the answer names the reports it quotes, with their citation numbers
+    assert '<p class="rq-from">From <cite>A &lt;Report&gt; &amp; Co</cite> [1, 2]</p>' in html
     # a literal "[2]" inside a report's sentence stays text: buttons come from the sentences
     quoting = answer(citation(1, text="See note [2].", highlights=((0, 13),)))
     assert app.answer_html(0, quoting).count("<button") == 1
