@@ -52,6 +52,9 @@ def test_add_pdf_then_cite_its_pages_and_paragraph_numbers(library):
     assert crossing and (crossing[0].page, crossing[0].page_end) == (2, 3)  # a paragraph across a page break
     text = asker.document(OFSTED_ID)[1]
     assert all(text[c.start : c.end] == c.text for c in answer.citations)
+    # BM25 is in step with the vectors: the added report's own words find it lexically too.
+    lexical = asker.ask("Inside Out project", retriever="bm25")
+    assert lexical.citations[0].report == OFSTED_ID and "Inside Out" in lexical.citations[0].text
 
 
 def test_second_sync_embeds_nothing_and_loads_no_model(library, tmp_path):
@@ -72,3 +75,5 @@ def test_removing_the_file_removes_every_passage(library):
     assert not [p for p in loaded.passages.values() if p.report == OFSTED_ID]
     answer = asker.ask("Do social workers know the children they work with well?")
     assert OFSTED_ID not in {c.report for c in answer.citations}
+    for retriever in ("bm25", "hybrid", "dense"):
+        assert OFSTED_ID not in {c.report for c in asker.ask("Inside Out project", retriever=retriever).citations}
