@@ -164,7 +164,7 @@ def from_html(answer) -> str:
     sources = answer_sources(answer)
     if not sources:
         return ""
-    named = " · ".join(f"<cite>{esc(title)}</cite> [{', '.join(map(str, ns))}]" for title, ns in sources)
+    named = " · ".join(f"<cite>{esc(title)}</cite> [{', '.join(map(str, sorted(ns)))}]" for title, ns in sources)
     return f'<p class="rq-from">From {named}</p>'
 
 
