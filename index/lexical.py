@@ -57,7 +57,11 @@ class LexicalIndex:
         if self._retriever is None:
             return {}
         n = len(self._keys)
-        return {t: math.log(1 + (n - len(d) + 0.5) / (len(d) + 0.5)) for t in self.terms(question) for d in [self._postings(t)]}
+        weights = {}
+        for term in self.terms(question):
+            df = len(self._postings(term))
+            weights[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return weights
 
     def coverage(self, question: str, key: int) -> float:
         """How much of the question passage ``key`` holds: the IDF-weighted share of the
