@@ -823,7 +823,7 @@ def main(argv: list[str] | None = None) -> int:
     asker = Asker(args.library, args.index, args.model)
     try:
         asker.sync(progress=False)
-        asker.loaded()  # load the model and index now, not on the first question
+        asker.loaded().lexical  # load the model, the index and its BM25 now, not on the first question
     except (IndexUnusable, ModelError, ReportError, OSError) as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
