@@ -255,8 +255,7 @@ def sources_html(answer, turn: int = 0, current: int | None = None) -> str:
     for c in answer.citations:
         also = ""
         if c.also_in:
-            others = "; ".join(f"{o.get('title') or o.get('report')}, paragraph {o.get('paragraph')}" for o in c.also_in)
-            also = f'<div class="rq-meta">Also in: {esc(others)}</div>'
+            also = f'<div class="rq-meta">Also in: {esc(c.also_in_text())}</div>'
         items.append(
             f'<li class="rq-source{" rq-current" if c.n == current else ""}" id="source-{c.n}">'
             f'<div class="rq-where">{cite_button(turn, c, f"[{c.n}] {c.title}", "rq-cite rq-source-open")}</div>'

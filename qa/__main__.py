@@ -60,6 +60,8 @@ def _print_answer(answer) -> None:
         if c.page is not None:
             where += f", p. {c.page}" if c.page_end in (None, c.page) else f", pp. {c.page}–{c.page_end}"
         print(f"[{c.n}] {c.title} — {where} — {c.source} (similarity {c.score:.2f})")
+        if c.also_in:
+            print(f"    also in: {c.also_in_text()}")
         for line in c.text.splitlines():
             if line.strip():
                 print(f"    {line.strip()}")

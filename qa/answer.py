@@ -91,12 +91,14 @@ def is_summary(kind: str | None) -> bool:
 
 
 def merge_duplicates(hits: list[Hit], kinds: dict[str, str | None], threshold: float = 0.9) -> list[tuple[Hit, list[Hit]]]:
-    """Group near-identical passages from different reports; each group is led by the original
-    report's passage (not a news summary), then by rank. Returns (lead, others) in rank order."""
+    """Group near-identical passages: from different reports (a news summary quoting the
+    original) or from one report (a recommendation printed in the summary and again in the
+    body). Each group is led by the original report's passage (not a news summary), then by
+    rank. Returns (lead, others) in rank order."""
     groups: list[list[Hit]] = []
     for hit in hits:
         for group in groups:
-            if any(h.passage.report != hit.passage.report and near_duplicate(h.passage.text, hit.passage.text, threshold) for h in group):
+            if any(near_duplicate(h.passage.text, hit.passage.text, threshold) for h in group):
                 group.append(hit)
                 break
         else:

@@ -42,6 +42,14 @@ class Citation:
     highlights: list[list[int]] = field(default_factory=list)
     also_in: list[dict] = field(default_factory=list)
 
+    def also_in_text(self) -> str:
+        """Where else the passage is, for people: "Title, paragraph 856, p. 138; ..."."""
+        return "; ".join(
+            f"{o.get('title') or o.get('report')}, paragraph {o.get('paragraph')}"
+            + (f", p. {o['page']}" if o.get("page") is not None else "")
+            for o in self.also_in
+        )
+
 
 @dataclass(frozen=True)
 class AnswerSentence:

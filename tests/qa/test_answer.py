@@ -83,3 +83,18 @@ def test_a_sentence_holding_the_questions_terms_beats_an_equally_similar_one():
     assert sentence_score(0.5, 0.5, 0, coverage=1.0) > plain > sentence_score(0.5, 0.5, 1)
     # similarity still leads: full coverage does not rescue a sentence far less similar
     assert sentence_score(0.2, 0.5, 0, coverage=1.0) < sentence_score(0.6, 0.5, 0, coverage=0.0)
+
+
+def test_a_passage_printed_twice_in_one_report_is_cited_once_with_where_else():
+    rec = "10. The Department shall issue a supplementary document clarifying the meaning of the scheme."
+    hits = [hit(rec, 0.7, 41, report="po"), hit("Unrelated paragraph about something.", 0.6, 5, report="po"),
+            hit(rec, 0.69, 856, report="po")]
+    merged = merge_duplicates(hits, {"po": "inquiry report"})
+    assert [(lead.passage.paragraph, [o.passage.paragraph for o in others]) for lead, others in merged] == [(41, [856]), (5, [])]
+    answer = assemble("q", [m[0] for m in merged], [], {"po": ("PO report", "po.pdf")}, also_in={0: merged[0][1]})
+    assert answer.citations[0].also_in_text() == "PO report, paragraph 856"
+    from dataclasses import replace
+
+    paged = replace(answer.citations[0], also_in=[{"title": "PO report", "paragraph": 856, "page": 138},
+                                                  {"report": "news", "paragraph": 3, "page": None}])
+    assert paged.also_in_text() == "PO report, paragraph 856, p. 138; news, paragraph 3"
