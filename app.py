@@ -690,6 +690,8 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
         one-line error.
         """
         try:
+            if isinstance(reports, str):  # one report named without a list
+                reports = [reports]
             return asker.ask(question, reports=list(reports) if reports else None).to_dict()
         except QuestionError as exc:
             raise gr.Error(one_line(exc), print_exception=False) from None
