@@ -64,6 +64,7 @@ class Asker:
         self._embedder = embedder
         self._loaded: LoadedIndex | None = None
         self._lock = threading.Lock()
+        self._report_vectors: dict[str, np.ndarray] = {}  # "title. kind" -> its vector
 
     @property
     def embedder(self):
@@ -151,7 +152,17 @@ class Asker:
         index = self.loaded()
         only = self.report_ids(reports) if reports else None
         vector = self.embedder.encode([question])[0]
-        return retrieve(index, question, vector, k, retriever or self.retriever, only), vector
+        prior = {rid: float(v @ vector) for rid, v in self.report_vectors(index).items()}
+        return retrieve(index, question, vector, k, retriever or self.retriever, only, prior), vector
+
+    def report_vectors(self, index: LoadedIndex) -> dict[str, np.ndarray]:
+        """Each report's vector: its title and kind embedded (cached by that text, so a new
+        version of the index embeds only new or renamed reports)."""
+        texts = {rid: f"{e.report.title}. {e.report.kind or ''}".strip() for rid, e in index.entries.items()}
+        new = sorted({t for t in texts.values() if t not in self._report_vectors})
+        if new:
+            self._report_vectors.update(zip(new, self.embedder.encode(new)))
+        return {rid: self._report_vectors[t] for rid, t in texts.items()}
 
     def ask(
         self, question: str, top_k: int = 5, reports: list[str] | None = None, retriever: str | None = None,

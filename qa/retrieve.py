@@ -23,6 +23,13 @@ CANDIDATES = 50  # passages gathered from each retriever before exact scoring an
 LEXICAL_WEIGHT = 1.5
 COVERAGE_POWER = 2
 RRF_K = 60  # the bm25 retriever's rank_score is 1 / (RRF_K + rank)
+# Which report a question is about: dense and hybrid rank a passage by its dense score plus this
+# weight times the question's similarity to its report's title and kind, so that in a library
+# of police, children's services and Post Office reports "Does Essex have enough trained CID
+# officers?" looks in the police report first. Ranking only: a Hit's score stays the passage's
+# own similarity, which "not found" reads. Measured (README): 0.2 lifts MRR on the seed and
+# Ofsted sets and leaves the Post Office set's; 0.4 measured about the same; 0.2 is the smaller.
+REPORT_PRIOR_WEIGHT = 0.2
 RETRIEVERS = ("dense", "bm25", "hybrid")
 
 
@@ -89,13 +96,15 @@ def fuse_scores(dense: dict[int, float], lexical: dict[int, float], coverage: fl
 
 def retrieve(
     index: LoadedIndex, question: str, question_vector: np.ndarray, k: int,
-    retriever: str = "hybrid", reports: set[str] | None = None,
+    retriever: str = "hybrid", reports: set[str] | None = None, report_prior: dict[str, float] | None = None,
 ) -> list[Hit]:
     """The ``k`` best passages for a question, best first.
 
     :param retriever: ``dense`` (FAISS, passage and sentence vectors), ``bm25`` (lexical) or
         ``hybrid`` (both, fused by :func:`fuse_scores`).
     :param reports: if given, only passages of these report ids.
+    :param report_prior: report id -> the question's similarity to that report (its title);
+        dense and hybrid add ``REPORT_PRIOR_WEIGHT`` times it to a passage's dense score to rank.
     """
     if retriever not in RETRIEVERS:
         raise ValueError(f"retriever must be one of {', '.join(RETRIEVERS)}. Currently, retriever is {retriever!r}")
@@ -108,16 +117,19 @@ def retrieve(
     if retriever != "dense":
         keys, scores = index.lexical.search(question, pool, allowed=allowed)
         lexical = dict(zip(keys.tolist(), scores.tolist()))
-    if retriever == "dense":
-        order = dense
-    elif retriever == "bm25":
-        order = {key: 1.0 / (RRF_K + rank) for rank, key in enumerate(lexical, start=1)}
-    else:
+    if retriever == "hybrid":
         for key in lexical:
             if key not in dense:
                 dense[key] = dense_score(index, key, question_vector)
+    prior = report_prior or {}
+    ranked = {key: d + REPORT_PRIOR_WEIGHT * prior.get(index.passages[key].report, 0.0) for key, d in dense.items()}
+    if retriever == "dense":
+        order = ranked
+    elif retriever == "bm25":
+        order = {key: 1.0 / (RRF_K + rank) for rank, key in enumerate(lexical, start=1)}
+    else:
         coverage = index.lexical.coverage(question, next(iter(lexical))) if lexical else 0.0
-        order = fuse_scores(dense, lexical, coverage)
+        order = fuse_scores(ranked, lexical, coverage)
     best = sorted(order, key=lambda key: -order[key])[:k]
     return [
         Hit(index.passages[key], dense[key] if key in dense else dense_score(index, key, question_vector), key, order[key])

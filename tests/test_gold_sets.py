@@ -3,7 +3,7 @@ the Essex Ofsted 2019 inspection, the Post Office Horizon inquiry report), with 
 the figures `python -m qa eval GOLD --compare` prints, held so that a drop fails the build.
 
 Measured when written (hybrid, the default; R@1 / R@3 / MRR / first highlight holds evidence):
-seed 0.608 / 0.785 / 0.713 / 0.519, Ofsted 0.676 / 0.824 / 0.760 / 0.559, Post Office
+seed 0.633 / 0.785 / 0.732 / 0.532, Ofsted 0.706 / 0.824 / 0.773 / 0.559, Post Office
 0.438 / 0.562 / 0.518 / 0.281. The issue's targets (seed R@1 >= 0.90, R@3 = 1.00, MRR >= 0.93,
 real sets R@3 >= 0.95, abstention precision and recall >= 0.90, highlight >= 0.90) are not met
 with all-MiniLM-L6-v2: see the README.
@@ -23,8 +23,8 @@ REPORTS = [DATA / "80468_essex__ilacs_07-january-2019.pdf", DATA / "PostOfficeHo
 SETS = ["seed", "essex-ofsted-2019", "PostOfficeHorizon-IT-Inquiry-Recomm"]
 # set -> (recall@1, recall@3, MRR, highlight) floors for hybrid: the measured figures less 0.02
 FLOORS = {
-    "seed": (0.59, 0.76, 0.69, 0.50),
-    "essex-ofsted-2019": (0.65, 0.80, 0.74, 0.53),
+    "seed": (0.61, 0.76, 0.71, 0.51),
+    "essex-ofsted-2019": (0.68, 0.80, 0.75, 0.53),
     "PostOfficeHorizon-IT-Inquiry-Recomm": (0.41, 0.54, 0.49, 0.25),
 }
 
@@ -66,9 +66,10 @@ def test_hybrid_beats_dense_only_on_mrr(scores, name):
     assert scores[name]["hybrid"].mrr > scores[name]["dense"].mrr
 
 
-def test_hybrid_beats_bm25_only_on_mrr_except_on_ofsted_by_a_hair(scores):
+def test_hybrid_beats_bm25_only_on_mrr_and_ties_it_on_ofsted(scores):
     for name in ("seed", "PostOfficeHorizon-IT-Inquiry-Recomm"):
         assert scores[name]["hybrid"].mrr > scores[name]["bm25"].mrr
-    # Measured: 0.760 against BM25's 0.771 — the Ofsted questions share many of the report's words.
+    # Measured: 0.773 against BM25's 0.771, less than one question moving one rank: a tie, held
+    # as one. The Ofsted questions share many of the report's words.
     ofsted = scores["essex-ofsted-2019"]
-    assert ofsted["hybrid"].mrr >= ofsted["bm25"].mrr - 0.02
+    assert ofsted["hybrid"].mrr >= ofsted["bm25"].mrr - 0.01
