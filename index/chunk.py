@@ -16,7 +16,7 @@ from index.sentences import split_sentences
 
 # Bump when reading or chunking changes what passages a report gives: the manifest records it, and an
 # index built with another version is rebuilt rather than mixed.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 _BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r\f\v]*\n))*", re.UNICODE)
 _NUMBER_STUB = re.compile(r"^\(?\d{1,3}(?:\.\d{1,3})*[.)]?$")

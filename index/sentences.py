@@ -15,7 +15,11 @@ _ABBREVIATIONS = {
 }
 
 # End punctuation, any closing quotes or brackets, then whitespace, then a likely sentence start.
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# A footnote reference set after the full stop of a word ("to do so.35 Accordingly", as PDF
+# extraction gives a raised "35") stays with its sentence, which ends after it; a decimal number
+# ("rose 2.5 Million") does not end one, as a digit comes before its point.
+_AFTER_WORD = r"(?:(?<=[^\W\d_][.!?])|(?<=[^\W\d_][.!?][\"'”’)\]])|(?<=[^\W\d_][\"'”’)\]][.!?]))"
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?:" + _AFTER_WORD + r"\d{1,3})?(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 

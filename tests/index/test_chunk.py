@@ -82,6 +82,15 @@ def test_sentences_keep_abbreviations_and_paragraph_numbers_together():
     ]
 
 
+def test_a_footnote_number_after_a_full_stop_ends_the_sentence_it_belongs_to():
+    text = ("The Post Office cannot fund them.35 Accordingly, the Department has. It was “more robust”.6 However, "
+            "it failed. He said “never.”7 Costs rose 2.5 Million in 2020.4 Then fell.")
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "The Post Office cannot fund them.35", "Accordingly, the Department has.", "It was “more robust”.6",
+        "However, it failed.", "He said “never.”7", "Costs rose 2.5 Million in 2020.4 Then fell."
+    ]
+
+
 def test_seed_report_passages():
     text = SEED_REPORT.read_text(encoding="utf-8")
     passages = chunk("seed", ReportText(text))
