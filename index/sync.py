@@ -206,7 +206,12 @@ def sync(
         spec = getattr(embedder, "spec", None) or resolve_model(model)
         manifest = store.read_manifest()
         if manifest is not None and not rebuild:
-            check_compatible(manifest, spec.name, spec.sha256, CHUNKER_VERSION, store.path)
+            if manifest.model_sha256 == spec.sha256 and manifest.chunker != CHUNKER_VERSION:
+                # Passages are derived from the library alone: a new chunker re-reads it unasked.
+                out(f"The index was chunked by version {manifest.chunker}, this is {CHUNKER_VERSION}: re-reading every report.")
+                rebuild = True
+            else:
+                check_compatible(manifest, spec.name, spec.sha256, CHUNKER_VERSION, store.path)
         entries = manifest.reports if manifest and not rebuild else []
         files, notes = scan(Path(library), {e.report.source: e for e in entries})
         todo = plan(files, entries)

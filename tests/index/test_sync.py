@@ -99,6 +99,18 @@ def test_index_built_with_another_model_is_refused_with_how_to_rebuild(lib, tmp_
     assert IndexDir(idx).read_manifest().model_sha256 == "2" * 64
 
 
+def test_an_index_from_an_older_chunker_is_rebuilt_by_the_next_sync(lib, tmp_path, monkeypatch):
+    idx = tmp_path / "idx"
+    monkeypatch.setattr("index.sync.CHUNKER_VERSION", "old")
+    run(lib, idx, FakeEmbedder())
+    monkeypatch.undo()
+    result, lines = run(lib, idx, FakeEmbedder())
+    assert any("chunked by version old" in line and "re-reading every report" in line for line in lines)
+    assert sorted(result.added) == ["a.txt", "b.md"]
+    manifest = IndexDir(idx).read_manifest()
+    assert manifest.chunker != "old" and len(load(IndexDir(idx), 8).passages) == 3
+
+
 def test_dry_run_changes_nothing(lib, tmp_path):
     emb = FakeEmbedder()
     result, lines = run(lib, tmp_path / "idx", emb, dry_run=True)
