@@ -8,6 +8,7 @@ sentence boundaries. Offsets always index the report's text exactly.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Callable
 
@@ -16,7 +17,7 @@ from index.sentences import split_sentences
 
 # Bump when reading or chunking changes what passages a report gives: the manifest records it, and an
 # index built with another version is rebuilt rather than mixed.
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 
 _BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r\f\v]*\n))*", re.UNICODE)
 _NUMBER_STUB = re.compile(r"^\(?\d{1,3}(?:\.\d{1,3})*[.)]?$")
@@ -80,6 +81,59 @@ def introduces_next(block: str) -> bool:
     if "\n" not in block and len(_WORD.findall(block)) <= 20 and not block.endswith((".", "!", "?", ";", "”", '"')):
         return True  # a one-line heading
     return block.endswith(":") and len(_WORD.findall(block)) <= 40
+
+
+_ENUMERATOR = re.compile(r"^(?:\(?\d{1,3}(?:\.\d{1,3})*[.)]?|\(?[a-z][.)]|[IVX]{1,4}\.)\s+")
+_MAJOR = re.compile(r"^(?:\d{1,2}\.|[IVX]{1,4}\.|chapter\s+\w+|part\s+\w+|section\s+\w+)\s", re.IGNORECASE)
+# Lines that look like headings but are not: a contents entry ("Executive summary 2"), a note
+# or source line, a footnote at a page's foot ("18 Cynthia Howard, Fred Howard, ...").
+_NOT_HEADING = re.compile(r"\s\d{1,3}$|^(?:source|sources|note|notes)\b|^\d{1,3}\s+\S.*[,\[“\"]", re.IGNORECASE)
+
+
+def is_heading(block: str) -> bool:
+    """Whether a block is a section heading: one short line that is no sentence ("Leadership and
+    management", "4. FINANCIAL AND OTHER REDRESS", "What is it like to be a child with SEND in
+    this area?")."""
+    if "\n" in block or len(block) > 150 or _NUMBER_STUB.match(block) or _NOT_HEADING.search(block):
+        return False
+    words = _WORD.findall(_ENUMERATOR.sub("", block))
+    if not words or len(words) > 18 or not any(ch.isalpha() for ch in block):
+        return False
+    body = _ENUMERATOR.sub("", block)
+    if not body[:1].isupper() and not body[:1].isdigit():
+        return False
+    if block.endswith("?"):  # "What is it like ...?"; a numbered question is a paragraph
+        return not _ENUMERATOR.match(block)
+    return not block.endswith((".", "!", ";", ",", ":", "”", '"'))
+
+
+_LETTERED = re.compile(r"^(?:\(?[a-z][.)]|\d{1,2}\.\d{1,2}\.?)\s")
+
+
+def heading_level(block: str) -> int:
+    """1 for a chapter ("4. FINANCIAL AND OTHER REDRESS", a line of capitals), 2 for a lettered
+    or sub-numbered section ("a. Introduction", "3.2 Findings"), 3 for any other heading."""
+    body = _ENUMERATOR.sub("", block)
+    letters = [ch for ch in body if ch.isalpha()]
+    if _MAJOR.match(block) or (len(body.split()) >= 2 and len(letters) >= 4 and all(ch.isupper() for ch in letters)):
+        return 1
+    return 2 if _LETTERED.match(block) else 3
+
+
+def section_headings(text: str) -> list[tuple[int, str]]:
+    """Where each section starts and the headings in force there (chapter, section,
+    subsection), as ``(offset, "CHAPTER > Section > Subsection")``, in text order: the context
+    a passage is found by."""
+    out: list[tuple[int, str]] = []
+    levels = ["", "", ""]
+    for start, end in blocks(text):
+        block = text[start:end]
+        if not is_heading(block) or is_furniture(block):
+            continue
+        level = heading_level(block)
+        levels[level - 1:] = [block] + [""] * (3 - level)
+        out.append((end, " > ".join(h for h in levels if h)))
+    return out
 
 
 def own_number(block: str) -> str | None:
@@ -152,15 +206,74 @@ def chunk(
     if max_tokens < 16:
         raise ValueError(f"max_tokens must be at least 16. Currently, max_tokens is {max_tokens}")
     text = report.text
+    sections = section_headings(text)
+    section_ends = [end for end, _ in sections]
     passages = []
     for paragraph, (start, end, number) in enumerate(paragraphs(text), start=1):
         for part, (s, e) in enumerate(_split_long(text, start, end, max_tokens, count_tokens), start=1):
+            in_force = bisect.bisect_right(section_ends, e) - 1  # headings ending within the passage count
+            kind = passage_kind(report, s, e)
+            # A table's rows are its sentences: each is embedded, so "overall grade" can reach the
+            # row "Overall effectiveness Outstanding" that the table as a whole buries.
+            units = _lines(text, s, e) if kind == "table" else split_sentences(text, s, e)
             passages.append(
                 Passage(
                     report=report_id, paragraph=paragraph, part=part, number=number,
                     start=s, end=e, text=text[s:e],
                     page=report.page_at(s), page_end=report.page_at(max(s, e - 1)),
-                    sentences=tuple((a - s, b - s) for a, b in split_sentences(text, s, e)),
+                    sentences=tuple((a - s, b - s) for a, b in units),
+                    heading=sections[in_force][1] if in_force >= 0 else "",
+                    kind=kind,
                 )
             )
     return passages
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the non-blank lines of ``text[start:end]``, trimmed."""
+    spans, at = [], start
+    for line in text[start:end].split("\n"):
+        s, e = at, at + len(line)
+        at = e + 1
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            spans.append((s, e))
+    return spans
+
+
+def _covered(spans: list[list[int]], start: int, end: int) -> int:
+    return sum(max(0, min(end, e) - max(start, s)) for s, e in spans)
+
+
+def passage_kind(report: ReportText, start: int, end: int) -> str:
+    """"footnote" or "table" when most of the passage is footnote text or a table (as the
+    layout reader marked them, or, in text files, lines set one by one), "heading" for a heading
+    with no text after it, else "text"."""
+    block = report.text[start:end]
+    size = max(1, end - start)
+    if 2 * _covered(report.footnotes, start, end) >= size:
+        return "footnote"
+    lines = [line for line in block.split("\n") if line.strip()]
+    set_line_by_line = len(lines) >= 3 and 2 * sum(len(_WORD.findall(line)) <= 8 for line in lines) >= len(lines)
+    if set_line_by_line and (report.page_starts is None or 2 * _covered(report.tables, start, end) >= size):
+        return "table"
+    return "heading" if is_heading(block) else "text"
+
+
+# Footnote numbers glued to the word they follow ("to do so.35 Accordingly", "area2 "): kept in
+# the cited text (they are the report's), left out of what is embedded and searched.
+_NOTE_NUMBER = re.compile(r"(?<=[^\W\d_][.,;:)’”])\d{1,3}(?=\s|$)|(?<=[a-z]{3})\d{1,2}(?=\s|$)")
+
+
+def retrieval_text(passage: Passage, title: str = "") -> str:
+    """What a passage is found by: its report's title (when given), the headings it sits under
+    and its text without glued footnote numbers. Never shown: citations show ``passage.text``."""
+    return "\n".join(part for part in (title, passage.heading, _NOTE_NUMBER.sub("", passage.text)) if part)
+
+
+def embedding_text(passage: Passage) -> str:
+    """The passage's text as embedded on its own: without glued footnote numbers."""
+    return _NOTE_NUMBER.sub("", passage.text)

@@ -468,8 +468,10 @@ def _join_across_pages(paragraphs: list[Paragraph], page_paras: list[Paragraph],
         paragraphs.extend(stepped_over)
 
 
-def assemble(pages: list[list[str]]) -> tuple[str, list[int]]:
-    """The report's text from its cleaned page lines, and where each page's text begins.
+def assemble(pages: list[list[str]]) -> tuple[str, list[int], dict[str, list[list[int]]]]:
+    """The report's text from its cleaned page lines, where each page's text begins, and the
+    spans of the paragraphs that are not running text: ``{"footnote": [[start, end], ...],
+    "table": [...]}``.
 
     Paragraphs are separated by a blank line. A page's last paragraph that stops mid-sentence
     is joined to the next page's first when that one carries it on; footnotes at the foot of
@@ -485,15 +487,21 @@ def assemble(pages: list[list[str]]) -> tuple[str, list[int]]:
 
     out: list[str] = []
     starts: dict[int, int] = {}
+    kinds: dict[str, list[list[int]]] = {"footnote": [], "table": []}
     offset = 0
     for index, paragraph in enumerate(paragraphs):
+        begin = None
         for k, item in enumerate(paragraph.items):
             separator = "\n\n" if index and not k else "\n" if k else ""
             out.append(separator)
             offset += len(separator)
+            begin = offset if begin is None else begin
             rendered = _render_item(item, vocabulary, offset, starts)
             out.append(rendered)
             offset += len(rendered)
+        kind = "footnote" if paragraph.footnote else "table" if paragraph.table else None
+        if kind and begin is not None:
+            kinds[kind].append([begin, offset])
     text = "".join(out)
     page_starts, next_start = [], len(text)
     for number in reversed(range(len(pages))):  # a page without text starts where the next does
@@ -502,7 +510,7 @@ def assemble(pages: list[list[str]]) -> tuple[str, list[int]]:
     page_starts.reverse()
     for i in range(1, len(page_starts)):  # keep them ascending whatever happened above
         page_starts[i] = max(page_starts[i], page_starts[i - 1])
-    return text, page_starts
+    return text, page_starts, kinds
 
 
 # Titles that authoring tools put in a PDF's metadata rather than the report's own title.

@@ -19,6 +19,10 @@ class Passage:
     :param page_end: last page the passage is on.
     :param sentences: sentence spans within ``text``; each sentence is embedded too, so a
         question matching one sentence of a long paragraph still finds it.
+    :param heading: the headings the passage sits under ("4. REDRESS > b. The Shortfall
+        Scheme"): embedded and searched with it, never part of the cited text.
+    :param kind: "text" (running text), "table" (a table or a list set line by line),
+        "footnote" or "heading" (a heading with no text after it).
     """
 
     report: str
@@ -31,6 +35,8 @@ class Passage:
     page: int | None = None
     page_end: int | None = None
     sentences: tuple = ()  # (start, end) of each sentence within ``text``
+    heading: str = ""
+    kind: str = "text"
 
     @property
     def id(self) -> str:
@@ -45,12 +51,23 @@ class ReportText:
 
     :param page_starts: character offset of each page's start in ``text`` (page 1 first);
         ``None`` for files without pages.
+    :param footnotes: ``[start, end]`` spans of footnote text the layout found at pages' feet.
+    :param tables: ``[start, end]`` spans of blocks set line by line (tables, lists of entries).
     """
 
     text: str
     page_starts: list[int] | None = None
     title: str | None = None
     date: str | None = None
+    footnotes: list[list[int]] = field(default_factory=list)
+    tables: list[list[int]] = field(default_factory=list)
+
+    def kind_at(self, start: int, end: int) -> str | None:
+        """"footnote" or "table" when ``[start, end)`` lies within such a span, else None."""
+        for kind, spans in (("footnote", self.footnotes), ("table", self.tables)):
+            if any(s <= start and end <= e for s, e in spans):
+                return kind
+        return None
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding character ``offset``, or None for files without pages."""

@@ -144,10 +144,11 @@ def read_pdf(path: Path, data: bytes) -> ReportText:
     if letters < MIN_LETTERS_PER_PAGE * max(1, len(placed_pages)):
         raise ReportError(path, "no text layer (scanned?)", "not indexed; OCR it first")
     pages = [[normalise_line(line) for line in mark_gaps(page)] for page in placed_pages]
-    text, page_starts = assemble(strip_running_lines(pages))
+    text, page_starts, kinds = assemble(strip_running_lines(pages))
     title = meaningful_title(_text(metadata.get("/Title"))) or title_from_page(placed_pages[0])
     date = pdf_date(_text(metadata.get("/CreationDate"))) or date_from_page(pages[0])
-    return ReportText(text=text, page_starts=page_starts, title=title, date=date)
+    return ReportText(text=text, page_starts=page_starts, title=title, date=date,
+                      footnotes=kinds["footnote"], tables=kinds["table"])
 
 
 def _text(value) -> str | None:

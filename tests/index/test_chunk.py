@@ -1,4 +1,6 @@
-from index.chunk import approximate_tokens, chunk, is_furniture, paragraphs
+from index.chunk import (
+    approximate_tokens, chunk, embedding_text, is_furniture, is_heading, paragraphs, retrieval_text, section_headings,
+)
 from index.passage import ReportText
 from index.sentences import split_sentences
 
@@ -104,3 +106,45 @@ def test_seed_report_passages():
 
 def test_approximate_tokens_grows_with_words():
     assert approximate_tokens("one two three") < approximate_tokens("one two three four five six")
+
+
+def test_headings_are_short_lines_that_are_no_sentences():
+    for heading in ("Leadership and management", "4. FINANCIAL AND OTHER REDRESS", "a. Introduction",
+                    "What is it like to be a child or young person with SEND in this area?"):
+        assert is_heading(heading), heading
+    for not_heading in ("The force is poor at this.", "Executive summary 2", "Source: National Immunization Survey",
+                        "18 Cynthia Howard, Fred Howard, Ruth Lawrence", "6.14. How then is the phrase to be understood?",
+                        "two lines\nof text", "4."):
+        assert not is_heading(not_heading), not_heading
+
+
+def test_each_passage_knows_the_headings_it_sits_under_and_they_stay_out_of_its_text():
+    text = ("4. REDRESS\n\na. Introduction\n\n4.1. There were four schemes.\n\n4.2. They merged.\n\n"
+            "b. The Shortfall Scheme\n\n4.3. It came first.\n\n5. CONCLUSIONS\n\n5.1. Delay was common.")
+    assert [h for _, h in section_headings(text)] == [
+        "4. REDRESS", "4. REDRESS > a. Introduction", "4. REDRESS > b. The Shortfall Scheme", "5. CONCLUSIONS"]
+    passages = chunk("r", ReportText(text))
+    assert [(p.number, p.heading) for p in passages] == [
+        ("4.1", "4. REDRESS > a. Introduction"), ("4.2", "4. REDRESS > a. Introduction"),
+        ("4.3", "4. REDRESS > b. The Shortfall Scheme"), ("5.1", "5. CONCLUSIONS")]
+    assert passages[1].text == "4.2. They merged."  # the heading is context, never cited text
+    assert retrieval_text(passages[1], "Inquiry report") == "Inquiry report\n4. REDRESS > a. Introduction\n4.2. They merged."
+
+
+def test_glued_footnote_numbers_are_cited_but_not_searched():
+    passage = chunk("r", ReportText("Claims could be made under the scheme.26 They were slow, said the area2 team."))[0]
+    assert "scheme.26" in passage.text
+    assert embedding_text(passage) == "Claims could be made under the scheme. They were slow, said the area team."
+
+
+def test_passage_kinds_from_the_reader_and_tables_searchable_row_by_row():
+    text = "A paragraph of running text that ends.\n\nGrade\nOverall effectiveness Good\nLeaders Good\n\n1 A footnote."
+    table_at, note_at = text.index("Grade"), text.index("1 A footnote")
+    report = ReportText(text, page_starts=[0], tables=[[table_at, note_at - 2]], footnotes=[[note_at, len(text)]])
+    passages = chunk("r", report)
+    assert [p.kind for p in passages] == ["text", "table", "footnote"]
+    table = passages[1]
+    assert [table.text[s:e] for s, e in table.sentences] == ["Grade", "Overall effectiveness Good", "Leaders Good"]
+    # in a text file, a block set line by line is a table too; a heading left alone is a stub
+    plain = chunk("r", ReportText("Some running text here.\n\nName\nAlice Smith\nBob Jones\n\nClosing Remarks"))
+    assert [p.kind for p in plain] == ["text", "table", "heading"]

@@ -35,8 +35,8 @@ def prose(n: int) -> list[str]:
 
 
 def read(pages: list[list[str]]) -> ReportText:
-    text, starts = assemble(pages)
-    return ReportText(text=text, page_starts=starts)
+    text, starts, kinds = assemble(pages)
+    return ReportText(text=text, page_starts=starts, footnotes=kinds["footnote"], tables=kinds["table"])
 
 
 # --- single lines --------------------------------------------------------------------------
@@ -121,8 +121,10 @@ def test_a_table_block_keeps_its_lines():
              "and families Outstanding", "Overall effectiveness Outstanding"]
     assert is_table(table, width=80)
     assert not is_table(PROSE, width=80)
-    text = read([[*PROSE, "", *table, "", *PROSE]]).text
-    assert "\n\n" + "\n".join(table) + "\n\n" in text
+    report = read([[*PROSE, "", *table, "", *PROSE]])
+    assert "\n\n" + "\n".join(table) + "\n\n" in report.text
+    start = report.text.index("Judgement Grade")
+    assert report.tables == [[start, start + len("\n".join(table))]]
 
 
 def test_words_hyphenated_at_line_ends_are_rejoined_by_the_reports_own_words():
@@ -190,6 +192,10 @@ def test_footnotes_at_the_foot_of_a_page_do_not_split_the_paragraph_they_interru
     assert report.page_at(report.text.index("6 Ibid")) == 1
     assert report.page_at(report.text.index("The council")) == 1
     assert report.page_at(report.text.index("September")) == 2
+    # the reader marks the footnotes, so they become passages of their own kind
+    start = report.text.index("5 The board")
+    assert report.footnotes == [[start, start + len("5 The board was set up in 2022.\n6 Ibid.")]]
+    assert report.kind_at(start, start + 10) == "footnote" and report.kind_at(0, 10) is None
 
 
 def test_page_starts_cover_empty_pages_and_stay_ascending():
