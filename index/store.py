@@ -6,6 +6,7 @@ Layout of an index directory::
     manifest.prev.json   the version before it (kept, and its segments with it)
     segments/S.faiss     one report's passage vectors (FAISS, ids = passage keys)
     segments/S.npy       its sentence vectors, passage by passage, sentence by sentence
+    segments/S.ctx.npy   its passage vectors with context (the headings each passage sits under)
     segments/S.jsonl     its passages with their sentence spans (JSON lines; no pickle)
     segments/S.txt       its text, which passage offsets index
     lock                 held by the one sync allowed at a time
@@ -172,11 +173,18 @@ class IndexDir:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     def write_segment(
-        self, segment: str, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, text: str
+        self, segment: str, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, text: str,
+        context_vectors: np.ndarray,
     ) -> None:
-        """Write one report's segment files; the .faiss file, written last, marks it complete."""
+        """Write one report's segment files; the .faiss file, written last, marks it complete.
+
+        :param vectors: each passage's text embedded on its own.
+        :param context_vectors: each passage embedded with the headings it sits under.
+        """
         if len(sentence_vectors) != sum(len(p.sentences) for p in passages):
             raise ValueError(f"{len(sentence_vectors)} sentence vectors for {sum(len(p.sentences) for p in passages)} sentences")
+        if context_vectors.shape != vectors.shape:
+            raise ValueError(f"context vectors of shape {context_vectors.shape} for passage vectors of shape {vectors.shape}")
         self.segments_dir.mkdir(parents=True, exist_ok=True)
         base = self.segments_dir / segment
         index = VectorIndex(vectors.shape[1])
@@ -186,9 +194,10 @@ class IndexDir:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         _fsync_write(base.with_suffix(".txt"), text.encode("utf-8"))
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
-        _fsync_write(base.with_suffix(".npy"), buffer.getvalue())
+        for suffix, matrix in ((".npy", sentence_vectors), (".ctx.npy", context_vectors)):
+            buffer = io.BytesIO()
+            np.save(buffer, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+            _fsync_write(base.with_suffix(suffix), buffer.getvalue())
         lines = "".join(json.dumps(_passage_json(p), ensure_ascii=False) + "\n" for p in passages)
         _fsync_write(base.with_suffix(".jsonl"), lines.encode("utf-8"))
         os.replace(tmp, base.with_suffix(".faiss"))  # last: a .faiss file means a complete segment
@@ -196,7 +205,7 @@ class IndexDir:
 
     def has_segment(self, segment: str) -> bool:
         base = self.segments_dir / segment
-        return all(base.with_suffix(s).is_file() for s in (".faiss", ".jsonl", ".txt", ".npy"))
+        return all(base.with_suffix(s).is_file() for s in (".faiss", ".jsonl", ".txt", ".npy", ".ctx.npy"))
 
     def commit(self, manifest: Manifest) -> Manifest:
         """Make ``manifest`` the current version; the current one becomes the previous."""
@@ -248,6 +257,9 @@ class IndexDir:
     def read_sentence_vectors(self, entry: ReportEntry) -> np.ndarray:
         return np.load((self.segments_dir / entry.segment).with_suffix(".npy"), allow_pickle=False)
 
+    def read_context_vectors(self, entry: ReportEntry) -> np.ndarray:
+        return np.load((self.segments_dir / entry.segment).with_suffix(".ctx.npy"), allow_pickle=False)
+
 
 def check_compatible(manifest: Manifest, model: str, model_sha256: str, chunker: str, path: Path) -> None:
     """Refuse an index built another way, saying how to rebuild it."""
@@ -269,6 +281,8 @@ class LoadedIndex:
     """One version of the index in memory: the reports, their passages, their vectors.
 
     :param vectors: passage vectors under passage keys.
+    :param contexts: passage vectors with their headings (see index.chunk.retrieval_text), under
+        passage keys.
     :param sentences: sentence vectors under row numbers of ``sentence_owner``.
     :param sentence_owner: for each sentence row, the key of its passage.
     :param sentence_rows: for each passage key, its sentences' rows ``(start, end)``.
@@ -284,17 +298,22 @@ class LoadedIndex:
     sentence_matrix: np.ndarray
     sentence_owner: np.ndarray
     sentence_rows: dict[int, tuple[int, int]]
+    contexts: VectorIndex
 
     _lexical: object = None
 
     @property
     def lexical(self):
-        """The BM25 index of this version's passages, built on first use."""
+        """The BM25 index of this version's passages, each with its report's title and its
+        headings (index.chunk.retrieval_text), built on first use."""
         if self._lexical is None:
+            from index.chunk import retrieval_text
             from index.lexical import LexicalIndex
 
             keys = list(self.passages)
-            self._lexical = LexicalIndex(keys, [self.passages[k].text for k in keys])
+            titles = {rid: e.report.title for rid, e in self.entries.items()}
+            texts = [retrieval_text(self.passages[k], titles.get(self.passages[k].report, "")) for k in keys]
+            self._lexical = LexicalIndex(keys, texts)
         return self._lexical
 
     def text(self, report_id: str) -> str:
@@ -317,17 +336,21 @@ def load(index_dir: IndexDir, dimension: int | None = None) -> LoadedIndex | Non
             f"rebuild it with `python -m qa index --rebuild`"
         )
     vectors = VectorIndex(manifest.dimension)
+    contexts = VectorIndex(manifest.dimension)
     passages: dict[int, Passage] = {}
     matrices, owners, rows = [], [], {}
     row = 0
     for entry in manifest.reports:
+        keys = []
         for p in index_dir.read_passages(entry):
             key = passage_key(entry.segment, p)
+            keys.append(key)
             passages[key] = p
             rows[key] = (row, row + len(p.sentences))
             owners.extend([key] * len(p.sentences))
             row += len(p.sentences)
         vectors.merge(index_dir.read_vectors(entry))
+        contexts.add(np.array(keys, dtype=np.int64), index_dir.read_context_vectors(entry))
         matrices.append(index_dir.read_sentence_vectors(entry))
     matrix = np.vstack(matrices) if matrices else np.zeros((0, manifest.dimension), np.float32)
     if len(matrix) != row:
@@ -336,5 +359,5 @@ def load(index_dir: IndexDir, dimension: int | None = None) -> LoadedIndex | Non
     sentences.add(np.arange(row, dtype=np.int64), matrix)
     return LoadedIndex(
         manifest, vectors, passages, {e.report.id: e for e in manifest.reports}, stamp, index_dir,
-        sentences, matrix, np.array(owners, dtype=np.int64), rows,
+        sentences, matrix, np.array(owners, dtype=np.int64), rows, contexts,
     )

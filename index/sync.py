@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from index.chunk import CHUNKER_VERSION, chunk
+from index.chunk import CHUNKER_VERSION, chunk, embedding_text, retrieval_text
 from index.passage import Passage, Report
 from index.parse import Limits, Parser
 from index.read import REPORT_SUFFIXES, ReportError, file_sha256, first_line_title, read_sidecar
@@ -148,6 +148,12 @@ def plan(files: list[LibraryFile], entries: list[ReportEntry]) -> SyncPlan:
     return result
 
 
+def texts_to_embed(passages: list[Passage]) -> int:
+    """How many texts a report's passages are embedded as: each passage on its own and with its
+    headings, and each of its sentences."""
+    return 2 * len(passages) + sum(len(p.sentences) for p in passages)
+
+
 def _report(f: LibraryFile, base: Report | None = None, **derived) -> Report:
     """The report's record: sidecar metadata over what was read from the document."""
     fields = {**(derived or {}), **{k: f.meta[k] for k in METADATA_KEYS if f.meta.get(k)}}
@@ -241,7 +247,7 @@ def sync(
         failed = {f.source for f in to_read} - {f.source for f, *_ in read}
         new_entries += [previous[s] for s in failed if s in previous]
 
-        total = sum(len(ps) + sum(len(p.sentences) for p in ps) for _, ps, _, _ in read)  # texts to embed
+        total = sum(texts_to_embed(ps) for _, ps, _, _ in read)
         bar = Progress(total, progress)
         done = 0
 
@@ -256,13 +262,14 @@ def sync(
             for f, passages, text, report in read:
                 segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION)
                 if not store.has_segment(segment):
-                    vectors = embedder.encode([p.text for p in passages], progress=advance)
+                    vectors = embedder.encode([embedding_text(p) for p in passages], progress=advance)
+                    contexts = embedder.encode([retrieval_text(p) for p in passages], progress=advance)
                     sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
                     sentence_vectors = embedder.encode(sentences, progress=advance)
-                    store.write_segment(segment, passages, vectors, sentence_vectors, text)
+                    store.write_segment(segment, passages, vectors, sentence_vectors, text, contexts)
                     result.embedded += len(passages)
                 else:
-                    advance(len(passages) + sum(len(p.sentences) for p in passages))
+                    advance(texts_to_embed(passages))
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 report = replace(report, passages=len(passages), indexed_at=stamp)
                 new_entries.append(ReportEntry(report, segment, f.size, f.mtime_ns))

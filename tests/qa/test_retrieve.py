@@ -1,28 +1,43 @@
-"""Hybrid fusion on tiny known scores (pure; retrieval quality itself is measured end to end)."""
+"""The second stage (qa.rerank) on tiny known evidence (pure; retrieval quality itself is
+measured end to end on the gold sets)."""
 import pytest
 
-from qa.retrieve import LEXICAL_WEIGHT, fuse_scores
+from qa.rerank import WEIGHTS, Evidence, Weights, rerank
 
-DENSE = {1: 0.60, 2: 0.58, 3: 0.30}
-LEXICAL = {2: 12.0, 3: 3.0}
+DENSE = {1: Evidence(0.60), 2: Evidence(0.58, bm25=12.0), 3: Evidence(0.30, bm25=3.0)}
+
+
+def order(scores):
+    return sorted(scores, key=scores.get, reverse=True)
 
 
 def test_a_question_bm25_barely_covers_keeps_the_dense_order():
-    fused = fuse_scores(DENSE, LEXICAL, coverage=0.0)
-    assert sorted(fused, key=fused.get, reverse=True) == [1, 2, 3]
-    assert fused[1] == pytest.approx(1.0) and fused[3] == pytest.approx(0.0)  # min-max normalised
+    scores = rerank(DENSE, coverage=0.0)
+    assert order(scores) == [1, 2, 3]
+    assert scores[1] == pytest.approx(1.0) and scores[3] == pytest.approx(0.0)  # min-max normalised
 
 
 def test_a_question_in_the_reports_own_words_lets_bm25_lift_its_match():
-    fused = fuse_scores(DENSE, LEXICAL, coverage=1.0)
-    assert max(fused, key=fused.get) == 2
-    assert fused[2] == pytest.approx((0.58 - 0.30) / 0.30 + LEXICAL_WEIGHT)
+    scores = rerank(DENSE, coverage=1.0)
+    assert order(scores)[0] == 2
+    assert scores[2] == pytest.approx((0.58 - 0.30) / 0.30 + WEIGHTS.lexical)
 
 
-def test_fusion_of_nothing_or_equal_dense_scores_is_safe():
-    assert fuse_scores({}, LEXICAL, 1.0) == {}
-    fused = fuse_scores({1: 0.5, 2: 0.5}, {}, 1.0)
-    assert fused == {1: 0.0, 2: 0.0}
+def test_footnotes_and_heading_stubs_are_weighed_down_and_proximity_up():
+    tied = {1: Evidence(0.5), 2: Evidence(0.5, footnote=True), 3: Evidence(0.4)}
+    scores = rerank(tied, 0.0, Weights(footnote=0.2))
+    assert scores[1] - scores[2] == pytest.approx(0.2)
+    stub = {1: Evidence(0.5), 2: Evidence(0.5, heading=True), 3: Evidence(0.4)}
+    assert order(rerank(stub, 0.0, Weights(heading=0.1)))[0] == 1
+    near = {1: Evidence(0.5), 2: Evidence(0.5, proximity=1.0), 3: Evidence(0.4)}
+    assert order(rerank(near, 0.0, Weights(proximity=0.1)))[0] == 2
+
+
+def test_rerank_of_nothing_or_equal_scores_is_safe_and_weights_are_checked():
+    assert rerank({}, 1.0) == {}
+    assert rerank({1: Evidence(0.5), 2: Evidence(0.5)}, 1.0) == {1: 0.0, 2: 0.0}
+    with pytest.raises(ValueError, match="lexical weight must be at least 0"):
+        Weights(lexical=-1)
 
 
 def test_the_report_prior_orders_equal_passages_and_leaves_their_scores(tmp_path):
