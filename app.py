@@ -46,6 +46,13 @@ log = logging.getLogger("reportqa.app")
 HERE = Path(__file__).resolve().parent
 NOT_FOUND = "Not found in the indexed reports."
 LOW_CONFIDENCE = "Low confidence: the best evidence is weak; check the sources before relying on this answer."
+DISAGREE = ("Low confidence: the two best passages are about equally good and say different things; "
+            "both are quoted. Check the sources before relying on this answer.")
+
+
+def low_confidence_note(answer) -> str:
+    """What to tell the reader about a low-confidence answer, by its reason."""
+    return DISAGREE if getattr(answer, "low_confidence_reason", None) == "disagree" else LOW_CONFIDENCE
 NO_SOURCES = '<p class="rq-empty">Sources for the latest answer appear here. Click a [n] to read it in its report.</p>'
 VIEWER_CLOSED = '<div class="rq-viewer-closed"></div>'
 EXAMPLES = [
@@ -185,7 +192,7 @@ def answer_html(turn: int, answer) -> str:
         nearest = " The nearest passages are in the sources panel, with low confidence." if answer.citations else ""
         notes.append(f'<p class="rq-note rq-not-found" role="note">{esc(NOT_FOUND + nearest)}</p>')
     elif answer.low_confidence:
-        notes.append(f'<p class="rq-note rq-low" role="note">{esc(LOW_CONFIDENCE)}</p>')
+        notes.append(f'<p class="rq-note rq-low" role="note">{esc(low_confidence_note(answer))}</p>')
     return body + "".join(notes)
 
 
@@ -197,7 +204,7 @@ def answer_markdown(answer) -> str:
     else:
         lines.append(answer.answer)
         if answer.low_confidence:
-            lines += ["", f"_{LOW_CONFIDENCE}_"]
+            lines += ["", f"_{low_confidence_note(answer)}_"]
     used = {s.n for s in answer.sentences}
     cited = [c for c in answer.citations if c.n in used] or answer.citations
     if cited:

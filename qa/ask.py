@@ -187,16 +187,19 @@ class Asker:
         hits = [lead for lead, _ in merged]
         also_in = {i: others for i, (_, others) in enumerate(merged) if others}
         sentences = assembly.candidate_sentences(hits)
+        # The margin is in the reranked score's units: only the hybrid retriever has them.
+        disagreeing = (retriever or self.retriever) == "hybrid" and assembly.disagree(hits)
         chosen = []
         if sentences:
             # Sentence vectors were stored at indexing: no model call here beyond the question.
             sims = {i: sentence_similarities(index, hits[i].key, vector) for i in {s.hit for s in sentences}}
             weights = index.lexical.term_weights(query)
+            ranks = assembly.passage_ranks(hits)
             scores = [
-                assembly.sentence_score(float(sims[s.hit][s.number]), hits[s.hit].score, s.hit,
+                assembly.sentence_score(float(sims[s.hit][s.number]), ranks[s.hit],
                                         index.lexical.share(weights, index.lexical.terms(s.text)))
                 for s in sentences
             ]
-            chosen = assembly.choose_sentences(sentences, scores)
+            chosen = assembly.choose_sentences(sentences, scores, both=disagreeing)
         titles = {rid: (e.report.title, str(self.library / e.report.source)) for rid, e in index.entries.items()}
-        return assembly.assemble(question, hits, chosen, titles, also_in=also_in)
+        return assembly.assemble(question, hits, chosen, titles, also_in=also_in, disagreeing=disagreeing)

@@ -73,6 +73,9 @@ class Answer:
         or the not-found message when ``abstained``.
     :param abstained: True when the indexed reports do not cover the question; the citations
         are then the nearest passages, marked ``low_confidence``.
+    :param low_confidence_reason: why the answer is low confidence: "weak" (the best passage
+        matches the question weakly) or "disagree" (the two best passages are about equally good
+        and are different evidence: the answer quotes both); None when it is not.
     """
 
     question: str
@@ -81,6 +84,7 @@ class Answer:
     citations: list[Citation]
     low_confidence: bool = False
     sentences: list[AnswerSentence] = field(default_factory=list)
+    low_confidence_reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

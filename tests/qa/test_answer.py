@@ -1,6 +1,7 @@
 from index.passage import Passage
 from qa.answer import (
-    NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, merge_duplicates, near_duplicate, sentence_score,
+    NOT_FOUND, Sentence, assemble, candidate_sentences, choose_sentences, disagree, merge_duplicates, near_duplicate,
+    passage_ranks, sentence_score,
 )
 import math
 
@@ -79,10 +80,10 @@ def test_near_identical_passages_from_two_reports_are_cited_once_original_first(
 
 
 def test_a_sentence_holding_the_questions_terms_beats_an_equally_similar_one():
-    plain = sentence_score(similarity=0.5, passage_score=0.5, rank=0)
-    assert sentence_score(0.5, 0.5, 0, coverage=1.0) > plain > sentence_score(0.5, 0.5, 1)
+    plain = sentence_score(similarity=0.5, passage_rank=1.0)
+    assert sentence_score(0.5, 1.0, coverage=1.0) > plain > sentence_score(0.5, 0.0)
     # similarity still leads: full coverage does not rescue a sentence far less similar
-    assert sentence_score(0.2, 0.5, 0, coverage=1.0) < sentence_score(0.6, 0.5, 0, coverage=0.0)
+    assert sentence_score(0.2, 1.0, coverage=1.0) < sentence_score(0.6, 1.0, coverage=0.0)
 
 
 def test_a_passage_printed_twice_in_one_report_is_cited_once_with_where_else():
@@ -98,3 +99,38 @@ def test_a_passage_printed_twice_in_one_report_is_cited_once_with_where_else():
     paged = replace(answer.citations[0], also_in=[{"title": "PO report", "paragraph": 856, "page": 138},
                                                   {"report": "news", "paragraph": 3, "page": None}])
     assert paged.also_in_text() == "PO report, paragraph 856, p. 138; news, paragraph 3"
+
+
+def ranked(text, score, rank_score, paragraph, report="r"):
+    return Hit(Passage(report, paragraph, 1, None, 0, len(text), text), score, paragraph, rank_score)
+
+
+def test_two_equally_good_passages_of_different_evidence_are_low_confidence_and_both_quoted():
+    a = ranked("The first report says services are good. Another sentence here too.", 0.6, 1.30, 4)
+    b = ranked("Elsewhere the services were found to require improvement overall.", 0.6, 1.27, 40, report="other")
+    c = ranked("A third passage about something else entirely here.", 0.5, 0.9, 9)
+    assert disagree([a, b, c]) and not disagree([a, c]) and not disagree([a])
+    neighbour = ranked("The next paragraph carries the same point further on.", 0.6, 1.29, 5)
+    assert not disagree([a, neighbour, c])  # one stretch of one report is not two answers
+    sentences = candidate_sentences([a, b, c])
+    scores = [0.9, 0.85, 0.5, 0.88]  # passage 1's two sentences lead; passage 2's best is third
+    both = choose_sentences(sentences, scores, both=True)
+    assert [s.hit for s in both] == [0, 1] and both[1].text.startswith("Elsewhere")
+    answer = assemble("q", [a, b, c], both, {}, disagreeing=True)
+    assert answer.low_confidence and answer.low_confidence_reason == "disagree" and not answer.abstained
+    assert answer.answer.endswith("[2]")
+    weak = assemble("q", [replace_score(a, 0.3), replace_score(b, 0.3)], both, {}, disagreeing=True)
+    assert weak.low_confidence_reason == "weak"  # weak evidence is said first
+    sure = assemble("q", [a, c], choose_sentences(candidate_sentences([a, c]), [0.9, 0.5, 0.4]), {})
+    assert not sure.low_confidence and sure.low_confidence_reason is None
+
+
+def replace_score(hit_, score):
+    from dataclasses import replace
+
+    return replace(hit_, score=score)
+
+
+def test_passage_ranks_scale_the_reranked_scores():
+    hits = [ranked("a b c d", 0.5, 2.0, 1), ranked("e f g h", 0.5, 1.5, 2), ranked("i j k l", 0.5, 1.0, 3)]
+    assert passage_ranks(hits) == [1.0, 0.5, 0.0] and passage_ranks([]) == []
