@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup run index test bench clean
+.PHONY: setup run index test bench eval clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,14 @@ test: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# The gold sets scored together in one library of every report they ask about, with the naive
+# baseline, every miss explained, and the calibrated "not found" cut (README, "Measured figures").
+GOLD_SETS := seed essex-ofsted-2019 PostOfficeHorizon-IT-Inquiry-Recomm thurrock-ofsted-2016 hertfordshire-send-2023 gao-06-282
+eval: setup
+	$(PY) bench/gold.py var/gold-library
+	$(PY) -m qa --library var/gold-library --index var/gold-index index
+	$(PY) -m qa --library var/gold-library --index var/gold-index eval $(GOLD_SETS:%=tests/gold/%.jsonl) --compare --misses --calibrate
 
 clean:
 	rm -rf .index var tests/artifacts

@@ -42,17 +42,23 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--report", action="append", dest="reports", metavar="REPORT",
                    help="only search this report (id or file name); repeatable")
 
-    s = sub.add_parser("eval", help="score a gold question set: recall@1, recall@3, MRR, abstention")
-    s.add_argument("gold", type=Path, help="JSON lines: {q, evidence: [...]} or {q, abstain: true}")
-    s.add_argument("--calibrate", action="store_true", help="also print the abstention threshold that fits this set best")
-    s.add_argument("--compare", action="store_true", help="also run dense-only and BM25-only; print one table")
+    s = sub.add_parser("eval", help="score gold question sets: recall@1, recall@3, MRR, abstention")
+    s.add_argument("gold", type=Path, nargs="+", help="JSON lines: {q, evidence: [...]} or {q, abstain: true}; each file is scored on its own")
+    s.add_argument("--calibrate", action="store_true", help="also print the abstention threshold that fits these sets best")
+    s.add_argument("--compare", action="store_true",
+                   help="also run dense-only, BM25-only and the naive baseline (fixed 200-word chunks, dense only); print one table a set")
+    s.add_argument("--misses", action="store_true",
+                   help="list every miss: the rank each retriever gave the right passage, its length and page, what ranked above, the likely cause")
     return p
 
 
 def _print_answer(answer) -> None:
     print(answer.answer)
     if answer.low_confidence and not answer.abstained:
-        print("(low confidence: the best evidence is weak)")
+        if answer.low_confidence_reason == "disagree":
+            print("(low confidence: the two best passages are about equally good and differ; both are quoted)")
+        else:
+            print("(low confidence: the best evidence is weak)")
     print()
     print("Sources (low confidence):" if answer.abstained else "Sources:")
     for c in answer.citations:
@@ -65,6 +71,49 @@ def _print_answer(answer) -> None:
         for line in c.text.splitlines():
             if line.strip():
                 print(f"    {line.strip()}")
+
+
+def _eval(asker, args) -> int:
+    """Score each gold file on its own against the whole library, as a reader asks."""
+    from qa import eval as evaluation
+
+    sets = {path: evaluation.read_gold(path) for path in args.gold}
+    naive = texts = None
+    if args.compare:
+        from qa.baseline import NaiveRetriever
+
+        index = asker.loaded()
+        naive = NaiveRetriever(index, asker.embedder)
+        texts = {rid: index.text(rid) for rid in index.entries}
+    every, causes, tied = [], {}, {}
+    for path, gold in sets.items():
+        outcomes = evaluation.run(asker, gold)
+        every += outcomes
+        scores = {args.retriever: evaluation.score(outcomes)}
+        print(f"## {path.stem}")
+        print(evaluation.report(scores[args.retriever]))
+        if args.misses:
+            misses = [evaluation.diagnose(asker, o) for o in scores[args.retriever].misses if not o.gold.abstain]
+            print(evaluation.misses_report(misses))
+            for m in misses:
+                causes[m.cause] = causes.get(m.cause, 0) + 1
+                if m.gold.report:
+                    tied[m.cause] = tied.get(m.cause, 0) + 1
+        if args.compare:
+            for other in ("dense", "bm25", "hybrid"):
+                if other not in scores:
+                    scores[other] = evaluation.score(evaluation.run(asker, gold, retriever=other))
+            scores["naive"] = evaluation.score(evaluation.run_naive(naive, texts, gold))
+            print()
+            print(evaluation.table(scores))
+        print()
+    if args.misses and len(sets) > 1:
+        for label, counts in (("all sets", causes), ("the sets tied to a report (gold lines with \"report\")", tied)):
+            print(f"misses of {label} by cause: " + ", ".join(f"{c} {counts[c]}" for c in evaluation.CAUSES if c in counts))
+    if args.calibrate:
+        threshold, accuracy = evaluation.calibrate(every)
+        print(f"calibrated abstention threshold {threshold:.3f} (accuracy {accuracy:.3f} on these sets)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,22 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                     _print_answer(answer)
             return 0
         if args.command == "eval":
-            from qa import eval as evaluation
-
-            gold = evaluation.read_gold(args.gold)
-            outcomes = evaluation.run(asker, gold)
-            scores = {args.retriever: evaluation.score(outcomes)}
-            print(evaluation.report(scores[args.retriever]))
-            if args.compare:
-                for other in ("dense", "bm25", "hybrid"):
-                    if other not in scores:
-                        scores[other] = evaluation.score(evaluation.run(asker, gold, retriever=other))
-                print()
-                print(evaluation.table(scores))
-            if args.calibrate:
-                threshold, accuracy = evaluation.calibrate(outcomes)
-                print(f"calibrated abstention threshold {threshold:.3f} (accuracy {accuracy:.3f} on this set)")
-            return 0
+            return _eval(asker, args)
     except (QuestionError, ReportError, IndexUnusable, ModelError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ passage is relevant when it holds one of the evidence substrings (and is in ``re
 from __future__ import annotations
 
 import json
+import re
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class Outcome:
     top_score: float
     highlight_ok: bool | None = None
     answer: str = ""
+    low_confidence: bool = False
 
     @property
     def rank(self) -> int | None:
@@ -57,11 +59,16 @@ class Scores:
     recall_at_5: float
     mrr: float
     ndcg_at_10: float
-    abstention_precision: float
+    abstention_precision: float | None  # None when nothing abstained
     abstention_recall: float
     abstention_accuracy: float
-    highlight_rate: float
+    highlight_rate: float | None  # None for a retriever that highlights nothing (naive)
     misses: list[Outcome]
+    # "Not found" or "low confidence" counted together as a warning to the reader:
+    flagged_precision: float | None = None  # share of warned questions that are out of scope
+    flagged_recall: float = 0.0  # share of out-of-scope questions warned about
+    wrong_flagged: float | None = None  # share of answered questions whose first citation is wrong that are warned
+    right_flagged: float | None = None  # share of answered questions whose first citation is right that are warned
 
 
 def read_gold(path: Path) -> list[GoldQuestion]:
@@ -124,6 +131,7 @@ def score(outcomes: list[Outcome]) -> Scores:
     abstained = [o for o in outcomes if o.abstained]
     answered = [o for o in answerable if not o.abstained]
     misses = [o for o in answerable if o.rank != 1 or o.abstained] + [o for o in oos if not o.abstained]
+    flagged = [o for o in outcomes if o.abstained or o.low_confidence]
     return Scores(
         questions=len(outcomes), answerable=len(answerable), out_of_scope=len(oos),
         recall_at_1=sum(o.rank == 1 for o in answerable) / n,
@@ -131,12 +139,21 @@ def score(outcomes: list[Outcome]) -> Scores:
         recall_at_5=sum(o.rank is not None and o.rank <= 5 for o in answerable) / n,
         mrr=sum(1 / o.rank for o in answerable if o.rank) / n,
         ndcg_at_10=sum(ndcg(o.ranks, len(o.gold.evidence)) for o in answerable) / n,
-        abstention_precision=sum(o.gold.abstain for o in abstained) / len(abstained) if abstained else 1.0,
+        abstention_precision=sum(o.gold.abstain for o in abstained) / len(abstained) if abstained else None,
         abstention_recall=sum(o.abstained for o in oos) / len(oos) if oos else 1.0,
         abstention_accuracy=sum(o.abstained == o.gold.abstain for o in outcomes) / max(len(outcomes), 1),
-        highlight_rate=sum(bool(o.highlight_ok) for o in answered) / len(answered) if answered else 0.0,
+        highlight_rate=(sum(bool(o.highlight_ok) for o in answered) / len(answered)
+                        if any(o.highlight_ok is not None for o in answered) else None),
         misses=misses,
+        flagged_precision=sum(o.gold.abstain for o in flagged) / len(flagged) if flagged else None,
+        flagged_recall=sum(o.abstained or o.low_confidence for o in oos) / len(oos) if oos else 1.0,
+        wrong_flagged=_share(lambda o: o.low_confidence, [o for o in answered if o.rank != 1]),
+        right_flagged=_share(lambda o: o.low_confidence, [o for o in answered if o.rank == 1]),
     )
+
+
+def _share(test, outcomes: list) -> float | None:
+    return sum(bool(test(o)) for o in outcomes) / len(outcomes) if outcomes else None
 
 
 def calibrate(outcomes: list[Outcome]) -> tuple[float, float]:
@@ -162,9 +179,9 @@ def run(asker, gold: list[GoldQuestion], k: int = 10, retriever: str | None = No
     for g in gold:
         answer = asker.ask(g.q, top_k=k, retriever=retriever)  # across the whole library, as a reader asks
         ranks = tuple(c.n for c in answer.citations if relevant(g, c)) if not g.abstain else ()
-        top = answer.citations[0].score if answer.citations else 0.0
+        top = max((c.score for c in answer.citations), default=0.0)  # what "not found" reads
         ok = None if g.abstain or answer.abstained else highlight_holds_evidence(g, answer)
-        outcomes.append(Outcome(g, ranks, answer.abstained, top, ok, answer.answer))
+        outcomes.append(Outcome(g, ranks, answer.abstained, top, ok, answer.answer, answer.low_confidence))
     return outcomes
 
 
@@ -173,8 +190,10 @@ def report(scores: Scores) -> str:
         f"questions {scores.questions} ({scores.answerable} answerable, {scores.out_of_scope} out of scope)",
         f"recall@1 {scores.recall_at_1:.3f}   recall@3 {scores.recall_at_3:.3f}   recall@5 {scores.recall_at_5:.3f}   "
         f"MRR {scores.mrr:.3f}   nDCG@10 {scores.ndcg_at_10:.3f}",
-        f"abstention precision {scores.abstention_precision:.3f}   recall {scores.abstention_recall:.3f}   "
-        f"accuracy {scores.abstention_accuracy:.3f}   first highlight holds the evidence {scores.highlight_rate:.3f}",
+        f"abstention precision {_figure(scores.abstention_precision)}   recall {scores.abstention_recall:.3f}   "
+        f"accuracy {scores.abstention_accuracy:.3f}   first highlight holds the evidence {_figure(scores.highlight_rate)}",
+        f"not found or low confidence: precision {_figure(scores.flagged_precision)}   recall {scores.flagged_recall:.3f}   "
+        f"of wrong first citations {_figure(scores.wrong_flagged)}   of right ones {_figure(scores.right_flagged)}",
     ]
     if scores.misses:
         lines.append("misses:")
@@ -190,13 +209,134 @@ def report(scores: Scores) -> str:
 
 
 COLUMNS = ("recall_at_1", "recall_at_3", "recall_at_5", "mrr", "ndcg_at_10", "abstention_precision",
-           "abstention_recall", "highlight_rate")
-HEADERS = ("R@1", "R@3", "R@5", "MRR", "nDCG@10", "abst P", "abst R", "highlight")
+           "abstention_recall", "flagged_precision", "flagged_recall", "highlight_rate")
+HEADERS = ("R@1", "R@3", "R@5", "MRR", "nDCG@10", "abst P", "abst R", "warn P", "warn R", "highlight")
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def table(rows: dict[str, Scores]) -> str:
-    """One line per retriever, as a Markdown table."""
+    """One line per retriever, as a Markdown table ("–" where a figure does not apply)."""
     lines = ["| retriever | " + " | ".join(HEADERS) + " |", "|---" * (len(HEADERS) + 1) + "|"]
     for name, s in rows.items():
-        lines.append(f"| {name} | " + " | ".join(f"{getattr(s, c):.3f}" for c in COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join(_figure(getattr(s, c)) for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def chunk_holds_evidence(gold: GoldQuestion, chunk, report_text: str) -> bool:
+    """Whether a naive chunk holds (at least half of) an occurrence of the evidence: generous
+    to the baseline, whose fixed cuts may fall inside an evidence string."""
+    if gold.report and chunk.report != gold.report:
+        return False
+    if gold.page is not None and chunk.page is not None and not (chunk.page <= gold.page <= (chunk.page_end or chunk.page)):
+        return False
+    for e in gold.evidence:
+        lo = max(0, chunk.start - len(e))
+        at = report_text.find(e, lo)
+        while 0 <= at < chunk.end:
+            if min(at + len(e), chunk.end) - max(at, chunk.start) >= len(e) / 2:
+                return True
+            at = report_text.find(e, at + 1)
+    return False
+
+
+def run_naive(naive, texts: dict[str, str], gold: list[GoldQuestion], k: int = 10) -> list[Outcome]:
+    """Ask every gold question of the naive baseline (qa.baseline): ranks over its top ``k``
+    chunks; it never abstains and highlights nothing."""
+    outcomes = []
+    for g in gold:
+        found = naive.search(g.q, k)
+        ranks = () if g.abstain else tuple(
+            n for n, (c, _) in enumerate(found, start=1) if chunk_holds_evidence(g, c, texts[c.report]))
+        outcomes.append(Outcome(g, ranks, False, found[0][1] if found else 0.0, None, ""))
+    return outcomes
+
+
+# Why the right passage was not cited first, in the order they are checked (see diagnose).
+CAUSES = (
+    "not a passage",        # no passage holds the evidence whole: reading or chunking cut it
+    "another report",       # a passage of another report was cited first
+    "table",                # the answer is in a table or list (one short line per row)
+    "footnote mixed in",    # footnote text inside the passage, or a footnote cited above it
+    "too long or cut",      # a paragraph split for the model, or near the model's limit
+    "heading stub above",   # a heading-only passage outranked it
+    "other words",          # none of those: the question is put in other words than the passage
+)
+_FOOTNOTE_LINE = re.compile(r"(?m)^\d{1,3} (?:[A-Z\[“\"]|Ibid)")
+
+
+@dataclass
+class Miss:
+    """One answerable question whose evidence was not cited first, and what the index shows.
+
+    :param ranks: retriever -> 1-based rank of the first relevant passage among its top 50 (None:
+        not among them); "answer" is the rank among the answer's citations.
+    :param above: the passages ranked above it in the answer: "report#paragraph p.N: first words".
+    """
+
+    gold: GoldQuestion
+    ranks: dict[str, int | None]
+    passage: str | None = None  # id of the relevant passage
+    tokens: int | None = None
+    page: int | None = None
+    above: list[str] = field(default_factory=list)
+    cause: str = "other words"
+
+
+def _looks_like_table(text: str) -> bool:
+    lines = [line for line in text.split("\n") if line.strip()]
+    return len(lines) >= 3 and sum(len(line.split()) <= 8 for line in lines) >= len(lines) / 2
+
+
+def _is_footnote(passage) -> bool:
+    return getattr(passage, "kind", None) == "footnote" or bool(_FOOTNOTE_LINE.match(passage.text))
+
+
+def diagnose(asker, outcome: Outcome, depth: int = 50) -> Miss:
+    """Where each retriever put the right passage for a missed question, and the likely cause."""
+    g = outcome.gold
+    index = asker.loaded()
+    ranks: dict[str, int | None] = {}
+    for retriever in ("dense", "bm25", "hybrid"):
+        hits, _ = asker.retrieve(g.q, depth, retriever=retriever)
+        ranks[retriever] = next((n for n, h in enumerate(hits, start=1) if relevant(g, h.passage)), None)
+    ranks["answer"] = outcome.rank
+    answer = asker.ask(g.q, top_k=10)
+    right = [p for p in index.passages.values() if relevant(g, p)]
+    miss = Miss(g, ranks)
+    shown = answer.citations[: (outcome.rank or 4) - 1]
+    miss.above = [f"{c.report}#{c.paragraph} p.{c.page}: {' '.join(c.text.split())[:70]}" for c in shown]
+    if not right:
+        miss.cause = "not a passage"
+        return miss
+    p = right[0]
+    miss.passage, miss.page, miss.tokens = p.id, p.page, asker.embedder.count_tokens(p.text)
+    siblings = [q for q in index.passages.values() if q.report == p.report and q.paragraph == p.paragraph]
+    above = [index.passages[k] for k in index.passages if any(
+        c.report == index.passages[k].report and c.start == index.passages[k].start for c in shown)]
+    if g.report and shown and shown[0].report != g.report:
+        miss.cause = "another report"
+    elif getattr(p, "kind", None) == "table" or _looks_like_table(p.text):
+        miss.cause = "table"
+    elif _FOOTNOTE_LINE.search(p.text) or any(_is_footnote(q) for q in above):
+        miss.cause = "footnote mixed in"
+    elif len(siblings) > 1 or miss.tokens >= 0.8 * index.manifest.max_tokens:
+        miss.cause = "too long or cut"
+    elif any(len(c.text.split()) <= 12 for c in shown):
+        miss.cause = "heading stub above"
+    return miss
+
+
+def misses_report(misses: list[Miss]) -> str:
+    """Each miss with its ranks, passage, length and what ranked above it; then counts by cause."""
+    lines = []
+    for m in misses:
+        ranks = "  ".join(f"{r} {'-' if n is None else n}" for r, n in m.ranks.items())
+        lines.append(f"- {m.gold.q!r} [{m.cause}]")
+        lines.append(f"    ranks: {ranks}   passage {m.passage} p.{m.page}, {m.tokens} word pieces")
+        lines.extend(f"    above: {a}" for a in m.above)
+    counts = {c: sum(m.cause == c for m in misses) for c in CAUSES}
+    lines.append("misses by cause: " + ", ".join(f"{c} {n}" for c, n in counts.items() if n) if misses else "no misses")
     return "\n".join(lines)
