@@ -147,17 +147,36 @@ def _dedup_key(body: str) -> str:
     return " ".join(w.lower() for w in _WORD.findall(body))
 
 
-def paragraphs(text: str) -> list[tuple[int, int, str | None]]:
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
+# A note at a page's foot that the layout did not mark ("220 Katharine Hammond 16 June 2023",
+# "1 Jon Weimer, The Economic Benefits of ..."): a bare number, a space, then no date.
+_NOTE_START = re.compile(r"^\d{1,3} (?!" + _MONTH + r")(?:[A-Z\[“\"(]|Ibid\b)", re.IGNORECASE)
+# An entry of a reference list: "Evans, Cynthia J., Nancy B. Lyons ... “The Effect ...” ... (1988)".
+_REFERENCE = re.compile(r"^[A-Z][\w’'-]+, (?:[A-Z][\w.]*\.?|[A-Z]\.)[^\n]{0,200}?(?:“|\"|\(\d{4}\)|\b(?:19|20)\d{2}\b)")
+
+
+def is_note(block: str) -> bool:
+    """Whether a block of a paged report is a footnote or a reference-list entry by its look."""
+    return bool(_NOTE_START.match(block))
+
+
+def paragraphs(text: str, notes: list[list[int]] | None = None) -> list[tuple[int, int, str | None]]:
     """Paragraph spans with their own numbers, after joining introducers and dropping
-    furniture and repeats."""
+    furniture and repeats.
+
+    :param notes: spans of footnote text (as the layout reader marked them, or blocks that look
+        like notes); a note never introduces the paragraph after it.
+    """
     result: list[tuple[int, int, str | None]] = []
     seen: set[str] = set()
     pending: list[tuple[int, int]] = []  # introducers waiting for their paragraph
     kept = [(s, e) for s, e in blocks(text) if not is_furniture(text[s:e])]
+    notes = notes or []
     for i, (start, end) in enumerate(kept):
         block = text[start:end]
         last = i == len(kept) - 1
-        if introduces_next(block) and not last:
+        note = any(s <= start and end <= e for s, e in notes)
+        if introduces_next(block) and not last and not note:
             pending.append((start, end))
             continue
         key = _dedup_key(block)
@@ -206,13 +225,14 @@ def chunk(
     if max_tokens < 16:
         raise ValueError(f"max_tokens must be at least 16. Currently, max_tokens is {max_tokens}")
     text = report.text
+    notes = [*report.footnotes, *([[s, e] for s, e in blocks(text) if is_note(text[s:e])] if report.page_starts else [])]
     sections = section_headings(text)
     section_ends = [end for end, _ in sections]
     passages = []
-    for paragraph, (start, end, number) in enumerate(paragraphs(text), start=1):
+    for paragraph, (start, end, number) in enumerate(paragraphs(text, notes), start=1):
         for part, (s, e) in enumerate(_split_long(text, start, end, max_tokens, count_tokens), start=1):
             in_force = bisect.bisect_right(section_ends, e) - 1  # headings ending within the passage count
-            kind = passage_kind(report, s, e)
+            kind = passage_kind(report, s, e, notes)
             # A table's rows are its sentences: each is embedded, so "overall grade" can reach the
             # row "Overall effectiveness Outstanding" that the table as a whole buries.
             units = _lines(text, s, e) if kind == "table" else split_sentences(text, s, e)
@@ -248,14 +268,17 @@ def _covered(spans: list[list[int]], start: int, end: int) -> int:
     return sum(max(0, min(end, e) - max(start, s)) for s, e in spans)
 
 
-def passage_kind(report: ReportText, start: int, end: int) -> str:
-    """"footnote" or "table" when most of the passage is footnote text or a table (as the
-    layout reader marked them, or, in text files, lines set one by one), "heading" for a heading
-    with no text after it, else "text"."""
+def passage_kind(report: ReportText, start: int, end: int, notes: list[list[int]] | None = None) -> str:
+    """What a passage is: "footnote" when most of it is footnote text (``notes``, else the spans
+    the layout reader marked), "reference" for an entry of a reference list, "table" for a table or
+    list set line by line (as the layout reader marked it, or in a text file by its lines),
+    "heading" for a heading with no text after it, else "text"."""
     block = report.text[start:end]
     size = max(1, end - start)
-    if 2 * _covered(report.footnotes, start, end) >= size:
+    if 2 * _covered(report.footnotes if notes is None else notes, start, end) >= size:
         return "footnote"
+    if report.page_starts is not None and _REFERENCE.match(block):
+        return "reference"
     lines = [line for line in block.split("\n") if line.strip()]
     set_line_by_line = len(lines) >= 3 and 2 * sum(len(_WORD.findall(line)) <= 8 for line in lines) >= len(lines)
     if set_line_by_line and (report.page_starts is None or 2 * _covered(report.tables, start, end) >= size):

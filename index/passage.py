@@ -22,7 +22,8 @@ class Passage:
     :param heading: the headings the passage sits under ("4. REDRESS > b. The Shortfall
         Scheme"): embedded and searched with it, never part of the cited text.
     :param kind: "text" (running text), "table" (a table or a list set line by line),
-        "footnote" or "heading" (a heading with no text after it).
+        "footnote", "reference" (an entry of a reference list) or "heading" (a heading with no
+        text after it).
     """
 
     report: str

@@ -15,7 +15,8 @@ A candidate's score is::
   own words leans on BM25 and a paraphrase on the model;
 - ``proximity``: the IDF-weighted share of the question's terms that the passage's best sentence
   holds together;
-- footnotes and heading-only stubs: marked by the reader, so they can be weighed down.
+- footnotes, reference-list entries and heading-only stubs: marked by the reader and the
+  chunker, so they can be weighed down.
 
 The weights were fitted on the developers' gold sets, leaving each set out in turn
 (``bench/fit_rerank.py`` prints the fitted and the held-out figures; README, "Retrieval").
@@ -33,7 +34,7 @@ class Evidence:
     :param bm25: its BM25 score (0 when BM25 did not find it).
     :param prior: the question's similarity to the passage's report.
     :param proximity: IDF-weighted share of the question's terms in its best sentence (0..1).
-    :param footnote: the passage is footnote text.
+    :param footnote: the passage is footnote text or a reference-list entry.
     :param heading: the passage is a heading with no text after it.
     """
 

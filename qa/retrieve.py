@@ -17,6 +17,7 @@ PASSAGE_WEIGHT = 0.5
 CANDIDATES = 50  # passages gathered from each search before exact scoring and reranking
 RRF_K = 60  # the bm25 retriever's rank_score is 1 / (RRF_K + rank)
 RETRIEVERS = ("dense", "bm25", "hybrid")
+NOTES = ("footnote", "reference")  # the apparatus of a report, weighed down (qa.rerank)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def gather(
         key: Evidence(
             dense=d, bm25=lexical.get(key, 0.0), prior=prior.get(index.passages[key].report, 0.0),
             proximity=proximity(index, key, weights) if with_proximity else 0.0,
-            footnote=index.passages[key].kind == "footnote", heading=index.passages[key].kind == "heading",
+            footnote=index.passages[key].kind in NOTES, heading=index.passages[key].kind == "heading",
         )
         for key, d in dense.items()
     }

@@ -148,3 +148,14 @@ def test_passage_kinds_from_the_reader_and_tables_searchable_row_by_row():
     # in a text file, a block set line by line is a table too; a heading left alone is a stub
     plain = chunk("r", ReportText("Some running text here.\n\nName\nAlice Smith\nBob Jones\n\nClosing Remarks"))
     assert [p.kind for p in plain] == ["text", "table", "heading"]
+
+
+def test_notes_the_layout_missed_stand_alone_and_reference_entries_are_marked():
+    text = ("220 Katharine Hammond 16 June 2023 77/12-78/23\n\n2.99. When the pandemic took hold, it was new.\n\n"
+            "17 July 2023 to the present time\n\n4.169. Much of 2023 was slow.\n\n"
+            "Evans, Cynthia J., and Nancy B. Lyons. “The Effect of Infant Formula Samples.” Pediatrics (1986).")
+    passages = chunk("r", ReportText(text, page_starts=[0]))
+    assert [(p.kind, p.text[:14]) for p in passages] == [
+        ("footnote", "220 Katharine "), ("text", "2.99. When the"), ("text", "17 July 2023 t"), ("reference", "Evans, Cynthia")]
+    # in a text file nothing is guessed to be a note: "12 The council" may number a paragraph
+    assert [p.kind for p in chunk("r", ReportText("12 The council met.\n\nIt agreed."))] == ["text", "text"]
