@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--calibrate", action="store_true", help="also print the abstention threshold that fits these sets best")
     s.add_argument("--compare", action="store_true",
                    help="also run dense-only, BM25-only and the naive baseline (fixed 200-word chunks, dense only); print one table a set")
+    s.add_argument("--scoped", action="store_true",
+                   help="ask each question tied to a report (gold \"report\") of that report only, to see retrieval within one report")
     s.add_argument("--misses", action="store_true",
                    help="list every miss: the rank each retriever gave the right passage, its length and page, what ranked above, the likely cause")
     return p
@@ -87,7 +89,7 @@ def _eval(asker, args) -> int:
         texts = {rid: index.text(rid) for rid in index.entries}
     every, causes, tied = [], {}, {}
     for path, gold in sets.items():
-        outcomes = evaluation.run(asker, gold)
+        outcomes = evaluation.run(asker, gold, scoped=args.scoped)
         every += outcomes
         scores = {args.retriever: evaluation.score(outcomes)}
         print(f"## {path.stem}")
@@ -102,7 +104,7 @@ def _eval(asker, args) -> int:
         if args.compare:
             for other in ("dense", "bm25", "hybrid"):
                 if other not in scores:
-                    scores[other] = evaluation.score(evaluation.run(asker, gold, retriever=other))
+                    scores[other] = evaluation.score(evaluation.run(asker, gold, retriever=other, scoped=args.scoped))
             scores["naive"] = evaluation.score(evaluation.run_naive(naive, texts, gold))
             print()
             print(evaluation.table(scores))

@@ -173,11 +173,15 @@ def calibrate(outcomes: list[Outcome]) -> tuple[float, float]:
     return max((t for t in candidates if accuracy(t) == best), key=room), best
 
 
-def run(asker, gold: list[GoldQuestion], k: int = 10, retriever: str | None = None) -> list[Outcome]:
-    """Ask every gold question; ranks are over the top ``k`` passages."""
+def run(asker, gold: list[GoldQuestion], k: int = 10, retriever: str | None = None, scoped: bool = False) -> list[Outcome]:
+    """Ask every gold question; ranks are over the top ``k`` passages.
+
+    :param scoped: ask a question tied to a report of that report only, as a reader who chose it
+        under "Search only these reports" (otherwise across the whole library, as a reader asks).
+    """
     outcomes = []
     for g in gold:
-        answer = asker.ask(g.q, top_k=k, retriever=retriever)  # across the whole library, as a reader asks
+        answer = asker.ask(g.q, top_k=k, retriever=retriever, reports=[g.report] if scoped and g.report else None)
         ranks = tuple(c.n for c in answer.citations if relevant(g, c)) if not g.abstain else ()
         top = max((c.score for c in answer.citations), default=0.0)  # what "not found" reads
         ok = None if g.abstain or answer.abstained else highlight_holds_evidence(g, answer)
