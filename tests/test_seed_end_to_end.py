@@ -108,3 +108,26 @@ def test_cli_errors_are_one_line(tmp_path):
     )
     assert run.returncode == 2
     assert run.stderr.strip().count("\n") == 0 and "library folder not found" in run.stderr
+
+
+def test_eval_command_compares_with_naive_and_explains_misses(tmp_path, seed_library, seed_asker, capsys):
+    """`python -m qa eval GOLD... --compare --misses` through the CLI's own code: one table a set
+    with the naive row, and every miss listed with its ranks and a cause."""
+    from qa.__main__ import main
+
+    gold = tmp_path / "tiny.jsonl"
+    gold.write_text(
+        json.dumps({"q": "What did the inspectors say about how the force deals with domestic abuse?",
+                    "evidence": ["response to victims of domestic abuse is poor"]}) + "\n"
+        # asked in words that share nothing with its passage: a miss to explain
+        + json.dumps({"q": "What is the capital of France?", "evidence": ["backlog contains a high number"]}) + "\n"
+        + json.dumps({"q": "Who won the 2018 World Cup?", "abstain": True}) + "\n", encoding="utf-8")
+    other = tmp_path / "tiny2.jsonl"
+    other.write_text(gold.read_text(encoding="utf-8"), encoding="utf-8")
+    index = seed_asker.index_dir.path
+    assert main(["--library", str(seed_library), "--index", str(index), "eval", str(gold), str(other),
+                 "--compare", "--misses"]) == 0
+    out = capsys.readouterr().out
+    assert "## tiny\n" in out and "## tiny2\n" in out and out.count("| naive |") == 2
+    assert "- 'What is the capital of France?' [" in out and "ranks: dense" in out and "misses by cause:" in out
+    assert "misses of all sets by cause:" in out
