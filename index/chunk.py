@@ -156,7 +156,7 @@ _REFERENCE = re.compile(r"^[A-Z][\w’'-]+, (?:[A-Z][\w.]*\.?|[A-Z]\.)[^\n]{0,20
 
 
 def is_note(block: str) -> bool:
-    """Whether a block of a paged report is a footnote or a reference-list entry by its look."""
+    """Whether a block of a paged report looks like a footnote: a bare note number, then no date."""
     return bool(_NOTE_START.match(block))
 
 
