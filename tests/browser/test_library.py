@@ -170,7 +170,7 @@ def test_a_removed_report_is_no_longer_cited(library_page, library_server):
     assert library_page.in_chat_view(latest)  # the conversation scrolled to the new answer
     library_page.shot("08-removed-no-longer-cited.png")
     # an earlier answer's citation of the removed report says so instead of failing
-    library_page.open_source(library_page.answers().first.locator("[data-rq-n='1']"))
+    library_page.open_source(library_page.answers().first.locator("[data-rq-n='1']").first)
     assert "no longer in the library" in library_page.viewer.inner_text()
     library_page.close_viewer()
     library_page.check_clean()
