@@ -268,6 +268,13 @@ def _covered(spans: list[list[int]], start: int, end: int) -> int:
     return sum(max(0, min(end, e) - max(start, s)) for s, e in spans)
 
 
+def set_line_by_line(block: str) -> bool:
+    """Whether a block's lines were set one by one (three or more, half of them 8 words or fewer):
+    a table or a list, not wrapped prose."""
+    lines = [line for line in block.split("\n") if line.strip()]
+    return len(lines) >= 3 and 2 * sum(len(_WORD.findall(line)) <= 8 for line in lines) >= len(lines)
+
+
 def passage_kind(report: ReportText, start: int, end: int, notes: list[list[int]] | None = None) -> str:
     """What a passage is: "footnote" when most of it is footnote text (``notes``, else the spans
     the layout reader marked), "reference" for an entry of a reference list, "table" for a table or
@@ -279,9 +286,7 @@ def passage_kind(report: ReportText, start: int, end: int, notes: list[list[int]
         return "footnote"
     if report.page_starts is not None and _REFERENCE.match(block):
         return "reference"
-    lines = [line for line in block.split("\n") if line.strip()]
-    set_line_by_line = len(lines) >= 3 and 2 * sum(len(_WORD.findall(line)) <= 8 for line in lines) >= len(lines)
-    if set_line_by_line and (report.page_starts is None or 2 * _covered(report.tables, start, end) >= size):
+    if set_line_by_line(block) and (report.page_starts is None or 2 * _covered(report.tables, start, end) >= size):
         return "table"
     return "heading" if is_heading(block) else "text"
 

@@ -8,10 +8,11 @@ passage is relevant when it holds one of the evidence substrings (and is in ``re
 from __future__ import annotations
 
 import json
-import re
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from index.chunk import is_note, set_line_by_line
 
 
 class GoldError(ValueError):
@@ -268,9 +269,6 @@ CAUSES = (
     "heading stub above",   # a heading-only passage outranked it
     "other words",          # none of those: the question is put in other words than the passage
 )
-_FOOTNOTE_LINE = re.compile(r"(?m)^\d{1,3} (?:[A-Z\[“\"]|Ibid)")
-
-
 @dataclass
 class Miss:
     """One answerable question whose evidence was not cited first, and what the index shows.
@@ -289,13 +287,9 @@ class Miss:
     cause: str = "other words"
 
 
-def _looks_like_table(text: str) -> bool:
-    lines = [line for line in text.split("\n") if line.strip()]
-    return len(lines) >= 3 and sum(len(line.split()) <= 8 for line in lines) >= len(lines) / 2
-
-
-def _is_footnote(passage) -> bool:
-    return getattr(passage, "kind", None) == "footnote" or bool(_FOOTNOTE_LINE.match(passage.text))
+def _holds_note(text: str) -> bool:
+    """Whether a passage starts with, or holds, a line that is a footnote (index.chunk.is_note)."""
+    return any(is_note(line) for line in text.split("\n"))
 
 
 def diagnose(asker, outcome: Outcome, depth: int = 50) -> Miss:
@@ -318,13 +312,13 @@ def diagnose(asker, outcome: Outcome, depth: int = 50) -> Miss:
     p = right[0]
     miss.passage, miss.page, miss.tokens = p.id, p.page, asker.embedder.count_tokens(p.text)
     siblings = [q for q in index.passages.values() if q.report == p.report and q.paragraph == p.paragraph]
-    above = [index.passages[k] for k in index.passages if any(
-        c.report == index.passages[k].report and c.start == index.passages[k].start for c in shown)]
+    cited_above = {(c.report, c.start) for c in shown}
+    above = [q for q in index.passages.values() if (q.report, q.start) in cited_above]
     if g.report and shown and shown[0].report != g.report:
         miss.cause = "another report"
-    elif getattr(p, "kind", None) == "table" or _looks_like_table(p.text):
+    elif getattr(p, "kind", None) == "table" or set_line_by_line(p.text):
         miss.cause = "table"
-    elif _FOOTNOTE_LINE.search(p.text) or any(_is_footnote(q) for q in above):
+    elif _holds_note(p.text) or any(getattr(q, "kind", None) in ("footnote", "reference") or _holds_note(q.text) for q in above):
         miss.cause = "footnote mixed in"
     elif len(siblings) > 1 or miss.tokens >= 0.8 * index.manifest.max_tokens:
         miss.cause = "too long or cut"
