@@ -9,6 +9,8 @@ Layout of an index directory::
     segments/S.ctx.npy   its passage vectors with context (the headings each passage sits under)
     segments/S.jsonl     its passages with their sentence spans (JSON lines; no pickle)
     segments/S.txt       its text, which passage offsets index
+    combined/K/          what is built over a whole version (the BM25 index, an approximate
+                         vector index), K named by the version's segments: see IndexDir.artefact
     lock                 held by the one sync allowed at a time
 
 Files a version uses are never rewritten: a sync writes new segments beside them (fsync),
@@ -23,9 +25,11 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -94,6 +98,12 @@ class Manifest:
 
     def segments(self) -> set[str]:
         return {r.segment for r in self.reports}
+
+    def combined_key(self) -> str:
+        """Names what is built over this version's passages as a whole: the same segments
+        (hence the same passages and vectors) give the same key, whatever the version number."""
+        made_of = ":".join([self.model_sha256, self.chunker, *sorted(self.segments())])
+        return hashlib.sha256(made_of.encode()).hexdigest()[:24]
 
 
 def passage_key(segment: str, passage: Passage) -> int:
@@ -219,17 +229,55 @@ class IndexDir:
         self.collect_garbage()
         return manifest
 
-    def collect_garbage(self) -> int:
-        """Delete segment files and leftovers that neither the current nor the previous version uses."""
-        keep = set()
+    def artefact(self, manifest: Manifest, name: str) -> Path:
+        """Where something built over a whole version is kept (``combined/K/name``); it may not
+        exist yet. See :meth:`save_artefact`."""
+        return self.path / "combined" / manifest.combined_key() / name
+
+    def save_artefact(self, manifest: Manifest, name: str, write: Callable[[Path], None]) -> Path:
+        """Build an artefact of a version once: ``write(tmp)`` fills a temporary file or folder
+        beside it, which then takes its name atomically. If another process got there first its
+        copy is kept (both were built from the same segments)."""
+        target = self.artefact(manifest, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        try:
+            write(tmp)
+            if target.exists():
+                return target
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+        finally:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            elif tmp.exists():
+                tmp.unlink()
+        return target
+
+    def _kept_manifests(self) -> list[Manifest]:
+        kept = []
         for previous in (False, True):
             try:
                 m = self.read_manifest(previous)
             except IndexUnusable:
                 m = None
             if m:
-                keep |= m.segments()
+                kept.append(m)
+        return kept
+
+    def collect_garbage(self) -> int:
+        """Delete segment files, artefacts and leftovers that neither the current nor the
+        previous version uses."""
+        manifests = self._kept_manifests()
+        keep = set().union(*(m.segments() for m in manifests))
         removed = 0
+        combined = self.path / "combined"
+        if combined.is_dir():
+            keys = {m.combined_key() for m in manifests}
+            for d in combined.iterdir():
+                if d.name not in keys:
+                    shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink(missing_ok=True)
+                    removed += 1
         if self.segments_dir.is_dir():
             for f in self.segments_dir.iterdir():
                 name = f.name.split(".")[0] if not f.name.startswith(".") else ""

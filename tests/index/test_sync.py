@@ -161,3 +161,22 @@ def test_full_disk_mid_sync_leaves_the_old_index_serving(lib, tmp_path, monkeypa
     assert len(load(IndexDir(idx), 8).vectors) == 3
     result, _ = run(lib, idx, emb)  # with space again, the next sync completes
     assert result.added == ["c.txt"]
+
+
+def test_version_artefacts_are_shared_by_equal_versions_and_collected_with_them(lib, tmp_path):
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    run(lib, idx, emb)
+    store = IndexDir(idx)
+    first = store.read_manifest()
+    built = store.save_artefact(first, "words", lambda tmp: tmp.write_text("one"))
+    assert built == store.artefact(first, "words") and built.read_text() == "one"
+    # Built again (another process racing): the first copy stays, no temporary file is left.
+    store.save_artefact(first, "words", lambda tmp: tmp.write_text("two"))
+    assert built.read_text() == "one" and [p.name for p in built.parent.iterdir()] == ["words"]
+    (lib / "b.md").unlink()
+    run(lib, idx, emb)
+    second = store.read_manifest()
+    assert second.combined_key() != first.combined_key() and built.exists()  # previous version kept
+    (lib / "a.txt").write_text(REPORT_A + "\nMore.\n")
+    run(lib, idx, emb)
+    assert not built.exists()  # neither current nor previous: collected
