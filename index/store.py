@@ -353,16 +353,36 @@ class LoadedIndex:
     @property
     def lexical(self):
         """The BM25 index of this version's passages, each with its report's title and its
-        headings (index.chunk.retrieval_text), built on first use."""
+        headings (index.chunk.retrieval_text), on first use: the version's saved copy
+        (``combined/K/bm25``), else built and saved there for the next start."""
         if self._lexical is None:
-            from index.chunk import retrieval_text
-            from index.lexical import LexicalIndex
-
-            keys = list(self.passages)
-            titles = {rid: e.report.title for rid, e in self.entries.items()}
-            texts = [retrieval_text(self.passages[k], titles.get(self.passages[k].report, "")) for k in keys]
-            self._lexical = LexicalIndex(keys, texts)
+            self._lexical = self._load_lexical()
         return self._lexical
+
+    def _lexical_source(self) -> str:
+        """Names what the BM25 texts hold beyond the segments (which name the artefact's folder):
+        each report's title, which a sidecar can change without making a new segment."""
+        titles = sorted((e.segment, e.report.title) for e in self.entries.values())
+        return hashlib.sha256(json.dumps(titles, ensure_ascii=False).encode()).hexdigest()[:24]
+
+    def _load_lexical(self):
+        from index.chunk import retrieval_text
+        from index.lexical import LexicalIndex
+
+        made_from = self._lexical_source()
+        saved = self.directory.artefact(self.manifest, "bm25")
+        if saved.is_dir():
+            try:
+                return LexicalIndex.load(saved, made_from)
+            except (OSError, ValueError):  # other titles, another tokeniser, or damaged: rebuilt
+                shutil.rmtree(saved, ignore_errors=True)  # so that the new copy can take its place
+        keys = list(self.passages)
+        titles = {rid: e.report.title for rid, e in self.entries.items()}
+        texts = [retrieval_text(self.passages[k], titles.get(self.passages[k].report, "")) for k in keys]
+        lexical = LexicalIndex(keys, texts, made_from)
+        with contextlib.suppress(OSError):  # a read-only index, a full disk: kept in memory only
+            self.directory.save_artefact(self.manifest, "bm25", lexical.save)
+        return lexical
 
     def text(self, report_id: str) -> str:
         return self.directory.read_text(self.entries[report_id])
