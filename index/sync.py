@@ -7,11 +7,15 @@ file keeps its segment. A report that fails to read keeps its previous passages.
 from __future__ import annotations
 
 import contextlib
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+import numpy as np
 
 from index.chunk import CHUNKER_VERSION, chunk, embedding_text, retrieval_text
 from index.passage import Passage, Report
@@ -163,14 +167,20 @@ def _report(f: LibraryFile, base: Report | None = None, **derived) -> Report:
 
 
 class Progress:
-    """A progress bar with ETA on stderr while embedding (tqdm), silent when not wanted."""
+    """A progress bar with ETA on stderr while embedding (tqdm), silent when not wanted. Its
+    total is an estimate until the last report is read (see :class:`Estimate`)."""
 
-    def __init__(self, total: int, show: bool):
+    def __init__(self, show: bool):
         self._bar = None
-        if show and total:
+        if show:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="text", desc="embedding passages and sentences", file=sys.stderr)
+            self._bar = tqdm(total=None, unit="text", desc="embedding passages and sentences", file=sys.stderr)
+
+    def set_total(self, total: int) -> None:
+        if self._bar and total != self._bar.total:
+            self._bar.total = total
+            self._bar.refresh()
 
     def __call__(self, n: int) -> None:
         if self._bar:
@@ -179,6 +189,26 @@ class Progress:
     def close(self) -> None:
         if self._bar:
             self._bar.close()
+
+
+class Estimate:
+    """How many texts a sync will embed, known exactly for the reports read so far and estimated
+    for the rest from their file sizes at the rate (texts per byte) of those read.
+
+    :param size: bytes of all the files to read.
+    """
+
+    def __init__(self, size: int):
+        self.left, self.known, self._bytes_read, self.total = size, 0, 0, 0
+
+    def read(self, size: int, texts: int) -> int:
+        """Count one report read (``size`` bytes, ``texts`` to embed); returns the new total."""
+        self.left -= size
+        self._bytes_read += size
+        self.known += texts
+        rate = self.known / self._bytes_read if self._bytes_read else 0.0
+        self.total = self.known + round(max(self.left, 0) * rate)
+        return self.total
 
 
 def sync(
@@ -242,13 +272,8 @@ def sync(
             if not callable(getattr(embedder, "encode", None)):
                 embedder = embedder() if callable(embedder) else _default_embedder(spec)
         previous = {f.source: e for f, e in todo.update}
-        read = _read_reports(to_read, embedder, limits, result, out)
-        # A report that could not be read keeps its previous passages.
-        failed = {f.source for f in to_read} - {f.source for f, *_ in read}
-        new_entries += [previous[s] for s in failed if s in previous]
-
-        total = sum(texts_to_embed(ps) for _, ps, _, _ in read)
-        bar = Progress(total, progress)
+        bar = Progress(progress)
+        estimate = Estimate(sum(f.size for f in to_read))
         done = 0
 
         def advance(n: int) -> None:
@@ -256,16 +281,16 @@ def sync(
             done += n
             bar(n)
             if on_progress:
-                on_progress(done, total)
+                on_progress(done, estimate.total)
 
+        read_ok: set[str] = set()
         try:
-            for f, passages, text, report in read:
+            for f, passages, text, report in _read_ahead(to_read, embedder, limits, result, out):
+                read_ok.add(f.source)
+                bar.set_total(estimate.read(f.size, texts_to_embed(passages)))
                 segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION)
                 if not store.has_segment(segment):
-                    vectors = embedder.encode([embedding_text(p) for p in passages], progress=advance)
-                    contexts = embedder.encode([retrieval_text(p) for p in passages], progress=advance)
-                    sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
-                    sentence_vectors = embedder.encode(sentences, progress=advance)
+                    vectors, contexts, sentence_vectors = embed_passages(embedder, passages, advance)
                     store.write_segment(segment, passages, vectors, sentence_vectors, text, contexts)
                     result.embedded += len(passages)
                 else:
@@ -279,6 +304,9 @@ def sync(
                     result.passages_removed += previous[f.source].report.passages
         finally:
             bar.close()
+        # A report that could not be read keeps its previous passages.
+        failed = {f.source for f in to_read} - read_ok
+        new_entries += [previous[s] for s in failed if s in previous]
 
         new_entries.sort(key=lambda e: e.report.source)
         changed = manifest is None or rebuild or [e.to_json() for e in new_entries] != [
@@ -298,13 +326,56 @@ def sync(
     return result
 
 
-def _read_reports(files: list[LibraryFile], embedder, limits: Limits, result: SyncResult, out) -> list[tuple]:
-    """Read and chunk each file; a file that fails is reported (one line) and skipped."""
-    read = []
-    with Parser(limits) as parser:
-        for f in files:
+READ_AHEAD = 2  # reports parsed and waiting while one is embedded: parsing never starves the encoder
+
+
+def _read_ahead(files: list[LibraryFile], embedder, limits: Limits, result: SyncResult, out) -> Iterator[tuple]:
+    """Read and chunk each file, yielding ``(file, passages, text, report)``; a file that fails
+    is reported (one line) and skipped.
+
+    PDFs are parsed in the parser's child process, driven from a thread that keeps up to
+    :data:`READ_AHEAD` reports parsed ahead, so parsing runs on one core while the caller embeds
+    the report before on both: a sync costs about its embedding time, not parsing plus embedding.
+    Chunking stays in the caller's thread: it counts word pieces with the model's tokenizer,
+    which must not be used from two threads at once.
+    """
+    parsed: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        """Queue an item for the caller unless it has stopped reading; False if it has."""
+        while not stop.is_set():
             try:
-                text = parser.read(f.path)
+                parsed.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def parse_all() -> None:
+        with Parser(limits) as parser:
+            for f in files:
+                if stop.is_set():
+                    return
+                try:
+                    item = parser.read(f.path)
+                except ReportError as exc:
+                    item = exc
+                except BaseException as exc:  # anything else ends the sync, in the caller's thread
+                    offer((f, exc))
+                    return
+                if not offer((f, item)):
+                    return
+        offer(None)
+
+    reader = threading.Thread(target=parse_all, name="report-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := parsed.get()) is not None:
+            f, text = item
+            try:
+                if isinstance(text, BaseException):
+                    raise text
                 passages = chunk(f.report_id, text, embedder.max_tokens, embedder.count_tokens)
                 if not passages:
                     raise ReportError(f.path, "no paragraphs of text found")
@@ -319,8 +390,29 @@ def _read_reports(files: list[LibraryFile], embedder, limits: Limits, result: Sy
             }
             if text.date:
                 derived["date"] = text.date
-            read.append((f, passages, text.text, _report(f, **derived)))
-    return read
+            yield f, passages, text.text, _report(f, **derived)
+    finally:
+        stop.set()  # the caller stopped early (an error, or it was abandoned): let the reader go
+        reader.join()
+
+
+def embed_passages(embedder, passages: list[Passage], progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A report's passage vectors (alone, and with their headings) and sentence vectors.
+
+    Each distinct text is embedded once: a passage under no heading reads the same with and
+    without it, and a one-sentence passage is its own sentence, so those vectors are shared.
+    """
+    alone = [embedding_text(p) for p in passages]
+    context = [retrieval_text(p) for p in passages]
+    sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
+    texts = alone + context + sentences
+    distinct = list(dict.fromkeys(texts))
+    progress(len(texts) - len(distinct))
+    vectors = embedder.encode(distinct, progress=progress)
+    rows = {text: i for i, text in enumerate(distinct)}
+    every = vectors[[rows[t] for t in texts]] if texts else vectors
+    n = len(passages)
+    return every[:n], every[n:2 * n], every[2 * n:]
 
 
 def _default_embedder(spec):

@@ -1,5 +1,8 @@
 """Sync plumbing with a fake embedder (this proves bookkeeping, not retrieval)."""
 import shutil
+import threading
+
+import numpy as np
 
 import pytest
 
@@ -180,3 +183,46 @@ def test_version_artefacts_are_shared_by_equal_versions_and_collected_with_them(
     (lib / "a.txt").write_text(REPORT_A + "\nMore.\n")
     run(lib, idx, emb)
     assert not built.exists()  # neither current nor previous: collected
+
+
+def test_each_distinct_text_is_embedded_once_and_every_vector_lands_in_its_place():
+    from index.passage import Passage
+    from index.sync import embed_passages
+
+    text = "One fact only."
+    lone = Passage(report="r", paragraph=1, part=0, number=None, start=0, end=len(text), text=text, sentences=((0, len(text)),))
+    two = "First point. Second point."
+    headed = Passage(report="r", paragraph=2, part=0, number=None, start=0, end=len(two), text=two, heading="Findings",
+                     sentences=((0, 12), (13, len(two))))
+    emb, seen = FakeEmbedder(), []
+    vectors, contexts, sentences = embed_passages(emb, [lone, headed], seen.append)
+    assert emb.embedded == 5 and sum(seen) == 7  # 7 texts, 2 of them repeats of the lone passage
+    expected = emb.encode(["One fact only.", "First point. Second point.", "Findings\nFirst point. Second point.",
+                           "First point.", "Second point."])
+    assert np.allclose(vectors, expected[[0, 1]]) and np.allclose(contexts, expected[[0, 2]])
+    assert np.allclose(sentences, expected[[0, 3, 4]])
+
+
+def test_the_progress_total_is_exact_once_every_report_is_read():
+    from index.sync import Estimate
+
+    estimate = Estimate(300)
+    assert estimate.read(100, 50) == 50 + 100  # 200 bytes left at half a text per byte
+    assert estimate.read(200, 40) == 90
+
+
+def test_a_sync_that_fails_while_embedding_stops_reading_and_leaves_the_index(lib, tmp_path):
+    emb, idx = FakeEmbedder(), tmp_path / "idx"
+    run(lib, idx, emb)
+    for i in range(6):
+        (lib / f"new{i}.txt").write_text(f"Report {i}\n\nA finding numbered {i}.\n")
+
+    class Failing(FakeEmbedder):
+        def encode(self, texts, progress=None):
+            raise OSError("disk gone")
+
+    before = IndexDir(idx).read_manifest()
+    with pytest.raises(OSError, match="disk gone"):
+        run(lib, idx, Failing())
+    assert IndexDir(idx).read_manifest() == before
+    assert not [t for t in threading.enumerate() if t.name == "report-reader"]  # the reader was let go
