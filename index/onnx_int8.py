@@ -1,0 +1,229 @@
+"""The int8 encoder: the model exported to ONNX, quantised to int8, run by ONNX Runtime.
+
+The only module that imports onnxruntime (and onnx). Running the encoder needs neither torch nor
+sentence-transformers: the tokenizer is the model's own ``tokenizer.json`` (the ``tokenizers``
+library, as sentence-transformers' fast tokenizer uses it) and pooling and normalisation are
+inside the graph.
+
+The export is made once per model, at first use, offline from the model's own safetensors
+(:func:`index.embed.export_onnx`, which needs torch), into a cache folder::
+
+    $REPORTQA_CACHE/encoders/<model sha256[:16]>-onnx-int8/     (default ~/.cache/report-qa)
+        model.onnx      the quantised graph
+        encoder.json    how it was made, and model.onnx's sha256 (checked at every load)
+
+It is written in a temporary folder and renamed into place (``os.rename``), so a process sees a
+complete folder or none, and two processes exporting at once both end up using one of them.
+
+Quantisation (:data:`QUANTISATION`): dynamic (no calibration data), int8 weights symmetric per
+channel with *reduced range* (7 bits), uint8 activations, the operators onnxruntime quantises
+dynamically by default (MatMul, Gather, ...); in sentence-transformers' terms, the ``avx512``
+preset with ``reduce_range=True``. Measured on the seed's and a real report's passages against
+the torch encoder (2 cores with avx512_vnni and amx_int8):
+
+=====================================  ============  =====================  =================
+config                                 passages/s    cosine mean / min      portable
+=====================================  ============  =====================  =================
+torch float32 (reference)              20.7          1 / 1                  yes
+u8s8, full range (avx512_vnni, arm64)  41.7 (2.0x)   0.9929 / 0.9855        no: see below
+u8s8, reduced range (chosen)           40.9 (2.0x)   0.9914 / 0.9826        yes
+u8u8 (avx2)                            20.3 (1.0x)   0.9924 / 0.9807        yes
+=====================================  ============  =====================  =================
+
+Full-range int8 weights are what VNNI and ARM run exactly, but on an x86 CPU without VNNI
+(plain AVX2/AVX-512) ONNX Runtime multiplies uint8 by int8 with an instruction that saturates
+16-bit sums: vectors may come out wrong. Reduced range cannot saturate, runs as fast here (the
+same VNNI kernels) and agrees with torch about as well, so it is the one kept: one file is right
+on every CPU. uint8 weights (the avx2 preset) are also safe but no faster than torch here.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index.embed import ModelError, ModelSpec
+from index.read import file_sha256
+
+ENCODER = "onnx-int8"
+FORMAT = 1  # bump when the export or the quantisation changes: older folders are re-made
+QUANTISATION = {
+    "method": "onnxruntime.quantization.quantize_dynamic",
+    "weights": "int8", "activations": "uint8", "per_channel": True, "reduce_range": True,
+    "weights_symmetric": True, "activations_symmetric": False,
+}
+
+
+def cache_root() -> Path:
+    """Where exported encoders are kept: ``REPORTQA_CACHE``, else ``~/.cache/report-qa``."""
+    return Path(os.environ.get("REPORTQA_CACHE") or Path.home() / ".cache" / "report-qa").expanduser()
+
+
+def encoder_dir(spec: ModelSpec) -> Path:
+    return cache_root() / "encoders" / f"{spec.sha256[:16]}-{ENCODER}"
+
+
+def _record(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _valid(folder: Path, spec: ModelSpec) -> dict | None:
+    """The folder's record if it holds a complete export of this model in this format."""
+    record = _record(folder)
+    if not record or record.get("format") != FORMAT or record.get("model_sha256") != spec.sha256:
+        return None
+    onnx = folder / "model.onnx"
+    if not onnx.is_file() or file_sha256(onnx) != record.get("onnx_sha256"):
+        return None
+    return record
+
+
+def recorded_sha256(spec: ModelSpec) -> str | None:
+    """The sha256 of this model's exported encoder if it is in the cache (cheap: no onnxruntime,
+    no hashing of the file), else None."""
+    record = _record(encoder_dir(spec))
+    return record.get("onnx_sha256") if record and record.get("model_sha256") == spec.sha256 else None
+
+
+def _fsync_tree(folder: Path) -> None:
+    for f in folder.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _export(spec: ModelSpec, folder: Path) -> None:
+    """Export and quantise into ``folder`` (empty), recording what was made."""
+    from onnxruntime import __version__ as ort_version
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from index.embed import export_onnx
+
+    started = time.monotonic()
+    float32 = folder / "float32.onnx"
+    inputs = export_onnx(spec, float32)
+    logging.disable(logging.WARNING)  # the quantiser's advice to pre-process, on the root logger
+    try:
+        quantize_dynamic(
+            float32, folder / "model.onnx", per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
+            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+    float32.unlink()
+    record = {
+        "format": FORMAT, "encoder": ENCODER, "model": spec.name, "model_sha256": spec.sha256,
+        "onnx_sha256": file_sha256(folder / "model.onnx"), "inputs": inputs, "quantisation": QUANTISATION,
+        "onnxruntime": ort_version, "seconds": round(time.monotonic() - started, 1),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (folder / "encoder.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    _fsync_tree(folder)
+
+
+def prepare(spec: ModelSpec) -> tuple[Path, dict]:
+    """The exported encoder of ``spec`` (exported first if the cache has none): its folder and
+    its record. Safe to call from several processes at once."""
+    folder = encoder_dir(spec)
+    record = _valid(folder, spec)
+    if record:
+        return folder, record
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        try:
+            _export(spec, tmp)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(
+                f"model {spec.name!r}: could not export the {ENCODER} encoder into {folder} ({exc}); "
+                f"use --encoder torch"
+            ) from exc
+        if folder.exists() and not _valid(folder, spec):
+            # An older format or a damaged copy: moved aside (atomically) and replaced.
+            stale = folder.with_name(f".{folder.name}.stale-{os.getpid()}-{time.monotonic_ns()}")
+            try:
+                os.rename(folder, stale)
+            except OSError:
+                pass  # another process moved it first
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            pass  # another process put a complete folder there first: theirs is used
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    record = _valid(folder, spec)
+    if not record:
+        raise ModelError(f"{folder}: the exported {ENCODER} encoder is incomplete; remove the folder and try again")
+    return folder, record
+
+
+def _sentence_config(spec: ModelSpec) -> dict:
+    try:
+        return json.loads((spec.path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+class OnnxInt8Encoder:
+    """The int8 encoder of a model (see the module's docstring), exported first if needed.
+
+    :param spec: the model; it needs a ``tokenizer.json`` (a fast tokenizer).
+    """
+
+    def __init__(self, spec: ModelSpec):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        tokenizer_file = spec.path / "tokenizer.json"
+        if not tokenizer_file.is_file():
+            raise ModelError(f"model {spec.name!r}: no tokenizer.json in {spec.path}, which {ENCODER} needs; use --encoder torch")
+        config = _sentence_config(spec)
+        self.max_tokens = int(config.get("max_seq_length") or 0)
+        if self.max_tokens <= 0:
+            raise ModelError(f"model {spec.name!r}: no max_seq_length in {spec.path / 'sentence_bert_config.json'}; use --encoder torch")
+        self._lowercase = bool(config.get("do_lower_case"))
+        self.folder, record = prepare(spec)
+        self.sha256: str = record["onnx_sha256"]
+        self._inputs: list[str] = record["inputs"]
+        self._counter = Tokenizer.from_file(str(tokenizer_file))
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.enable_truncation(self.max_tokens)
+        pad = self._tokenizer.padding or {}
+        self._tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        self._session = ort.InferenceSession(str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.dimension = int(self._session.get_outputs()[0].shape[1] or self.embed(["dimension"]).shape[1])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._counter.encode(text.lower() if self._lowercase else text, add_special_tokens=True).ids)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if self._lowercase:
+            texts = [t.lower() for t in texts]
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+        columns = {
+            "input_ids": [e.ids for e in encodings],
+            "token_type_ids": [e.type_ids for e in encodings],
+            "attention_mask": [e.attention_mask for e in encodings],
+        }
+        feed = {name: np.array(columns[name], dtype=np.int64) for name in self._inputs}
+        return self._session.run(None, feed)[0].astype(np.float32, copy=False)
