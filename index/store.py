@@ -80,6 +80,10 @@ class Manifest:
     max_tokens: int
     chunker: str
     reports: list[ReportEntry] = field(default_factory=list)
+    # The encoder that embedded the index (index.embed.ENCODERS) and the sha256 of the file it
+    # runs ("" for torch: the model's weights say it all). Older manifests have neither: torch.
+    encoder: str = "torch"
+    encoder_sha256: str = ""
     version: int = 0
     created_at: str = ""
     format: int = FORMAT
@@ -112,9 +116,17 @@ def passage_key(segment: str, passage: Passage) -> int:
     return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def segment_name(file_sha256: str, model_sha256: str, chunker: str) -> str:
-    """Segments are named by what they are made of, so a rebuild never overwrites one in use."""
-    return hashlib.sha256(f"{file_sha256}:{model_sha256}:{chunker}".encode()).hexdigest()[:32]
+def segment_name(file_sha256: str, model_sha256: str, chunker: str, encoder: str = "torch", encoder_sha256: str = "") -> str:
+    """Segments are named by what they are made of, so a rebuild never overwrites one in use.
+
+    The encoder is part of it: vectors of the int8 encoder are close to torch's but not equal, so
+    a rebuild with torch must not take up a segment that int8 embedded (nor the reverse). A torch
+    segment keeps the name it had before encoders were chosen, so older indexes stay valid.
+    """
+    made_of = f"{file_sha256}:{model_sha256}:{chunker}"
+    if encoder != "torch":
+        made_of += f":{encoder}:{encoder_sha256}"
+    return hashlib.sha256(made_of.encode()).hexdigest()[:32]
 
 
 def _fsync_write(path: Path, data: bytes) -> None:

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from index.agreement import check_encoder, encoder_of
 from index.chunk import CHUNKER_VERSION, chunk, embedding_text, retrieval_text
 from index.passage import Passage, Report
 from index.parse import Limits, Parser
@@ -216,6 +217,7 @@ def sync(
     index_dir: Path,
     embedder=None,
     model: str | None = None,
+    encoder: str | None = None,
     rebuild: bool = False,
     dry_run: bool = False,
     out: Callable[[str], None] = print,
@@ -228,6 +230,9 @@ def sync(
     :param embedder: an :class:`index.embed.Embedder`, or a callable that makes one; it is only
         called when there is something to embed, so a sync with nothing to do loads no model.
     :param model: the model to use when no embedder is passed (see :func:`index.embed.resolve_model`).
+    :param encoder: the encoder to use when no embedder is passed (see :func:`index.embed.resolve_encoder`).
+        Reports are added to an index built by another encoder only if the two agree on its
+        vectors (:func:`index.agreement.check_encoder`); a rebuild re-embeds everything.
     :param rebuild: re-read and re-embed every report (after changing model or chunker).
     :param dry_run: print the plan and change nothing.
     :param on_progress: called with (texts embedded, texts to embed) — passages and their sentences — e.g. for a UI bar.
@@ -270,7 +275,12 @@ def sync(
         to_read = todo.to_read()
         if to_read or manifest is None:
             if not callable(getattr(embedder, "encode", None)):
-                embedder = embedder() if callable(embedder) else _default_embedder(spec)
+                embedder = embedder() if callable(embedder) else _default_embedder(spec, encoder)
+            if to_read and manifest is not None and not rebuild:
+                agreement = check_encoder(store, manifest, embedder)
+                if agreement:
+                    out(f"The index was built with encoder {agreement.built_with}; {agreement.asked} agrees with it "
+                        f"(min cosine {agreement.cosine_min:.3f} over {agreement.passages} passages): adding to it.")
         previous = {f.source: e for f, e in todo.update}
         bar = Progress(progress)
         estimate = Estimate(sum(f.size for f in to_read))
@@ -288,7 +298,7 @@ def sync(
             for f, passages, text, report in _read_ahead(to_read, embedder, limits, result, out):
                 read_ok.add(f.source)
                 bar.set_total(estimate.read(f.size, texts_to_embed(passages)))
-                segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION)
+                segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION, *encoder_of(embedder))
                 if not store.has_segment(segment):
                     vectors, contexts, sentence_vectors = embed_passages(embedder, passages, advance)
                     store.write_segment(segment, passages, vectors, sentence_vectors, text, contexts)
@@ -315,9 +325,12 @@ def sync(
         if changed:
             dimension = embedder.dimension if embedder is not None and hasattr(embedder, "dimension") else manifest.dimension
             max_tokens = embedder.max_tokens if embedder is not None and hasattr(embedder, "max_tokens") else manifest.max_tokens
+            # The index keeps the encoder that built it (reports another one added were checked
+            # to agree with it); a new or rebuilt index takes this sync's.
+            built_with = (manifest.encoder, manifest.encoder_sha256) if manifest is not None and not rebuild else encoder_of(embedder)
             new = Manifest(
                 model=spec.name, model_sha256=spec.sha256, dimension=dimension, max_tokens=max_tokens,
-                chunker=CHUNKER_VERSION, reports=new_entries,
+                chunker=CHUNKER_VERSION, reports=new_entries, encoder=built_with[0], encoder_sha256=built_with[1],
             )
             store.commit(new)
             result.committed = True
@@ -415,7 +428,7 @@ def embed_passages(embedder, passages: list[Passage], progress) -> tuple[np.ndar
     return every[:n], every[n:2 * n], every[2 * n:]
 
 
-def _default_embedder(spec):
+def _default_embedder(spec, encoder: str | None = None):
     from index.embed import Embedder
 
-    return Embedder(spec)
+    return Embedder(spec, encoder)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m qa [--library DIR] [--index DIR] [--model M] COMMAND``.
+"""Command line: ``python -m qa [--library DIR] [--index DIR] [--model M] [--encoder E] COMMAND``.
 
 Thin on purpose: parse options, call :mod:`qa.ask` / :mod:`index.sync`, print.
 """
@@ -19,6 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--library", type=Path, help="folder of reports (default: $REPORTQA_LIBRARY or seeds/)")
     p.add_argument("--index", type=Path, help="index directory (default: $REPORTQA_INDEX or .index/)")
     p.add_argument("--model", help="sentence-transformers model folder or cached hub id (default: $REPORTQA_MODEL or all-MiniLM-L6-v2)")
+    p.add_argument("--encoder", choices=("torch", "onnx-int8"),
+                   help="how the model runs: onnx-int8 (int8 ONNX Runtime, faster) or torch (float32) "
+                        "(default: $REPORTQA_ENCODER or the default in index/embed.py)")
     p.add_argument("--retriever", choices=("dense", "hybrid", "bm25"), default="hybrid",
                    help="hybrid (dense + BM25, fused; default), dense (FAISS passage and sentence vectors) or bm25")
     sub = p.add_subparsers(dest="command", required=True)
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.ask import Asker, QuestionError
     from qa.eval import GoldError
 
-    asker = Asker(args.library, args.index, args.model, retriever=args.retriever)
+    asker = Asker(args.library, args.index, args.model, retriever=args.retriever, encoder=args.encoder)
     try:
         if args.command == "index":
             result = asker.sync(rebuild=args.rebuild, dry_run=args.dry_run, progress=sys.stderr.isatty())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.agreement import check_encoder
 from index.chunk import CHUNKER_VERSION
 from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, load
 from index.sync import SyncResult, sync
@@ -48,18 +49,21 @@ class Asker:
     :param index: the index directory (default ``REPORTQA_INDEX`` or ``.index/``).
     :param model: the embedding model (see :func:`index.embed.resolve_model`).
     :param embedder: an already loaded embedder (tests share one); loaded lazily otherwise.
+    :param encoder: ``torch`` or ``onnx-int8`` (see :func:`index.embed.resolve_encoder`); an index
+        built by the other is used only if the two agree on its vectors (index.agreement).
     :param retriever: ``hybrid`` (dense + BM25; default: it measures best on MRR on every gold set), ``dense`` or ``bm25``.
     """
 
     def __init__(
         self, library: Path | None = None, index: Path | None = None, model: str | None = None, embedder=None,
-        retriever: str = "hybrid",
+        retriever: str = "hybrid", encoder: str | None = None,
     ):
         self.library = Path(library) if library else default_library()
         self.index_dir = IndexDir(Path(index) if index else default_index())
         if retriever not in RETRIEVERS:
             raise ValueError(f"retriever must be one of {', '.join(RETRIEVERS)}. Currently, retriever is {retriever!r}")
         self.model = model
+        self.encoder = encoder
         self.retriever = retriever
         self._embedder = embedder
         self._loaded: LoadedIndex | None = None
@@ -72,14 +76,14 @@ class Asker:
             if self._embedder is None:
                 from index.embed import Embedder, resolve_model
 
-                self._embedder = Embedder(resolve_model(self.model))
+                self._embedder = Embedder(resolve_model(self.model), self.encoder)
             return self._embedder
 
     def sync(self, **options) -> SyncResult:
         """Bring the index up to date with the library (see :func:`index.sync.sync`)."""
         # A loaded model is passed as is (its spec is known); otherwise it is made only if needed.
         embedder = self._embedder if self._embedder is not None else (lambda: self.embedder)
-        return sync(self.library, self.index_dir.path, embedder=embedder, model=self.model, **options)
+        return sync(self.library, self.index_dir.path, embedder=embedder, model=self.model, encoder=self.encoder, **options)
 
     def add(self, files: list[Path], names: list[str] | None = None, **options) -> tuple[list[Path], SyncResult]:
         """Copy report files into the library and sync; raises ReportError for a bad file
@@ -125,6 +129,7 @@ class Asker:
             if loaded is None:
                 raise IndexUnusable(f"{self.index_dir.path}: no index; build it with `python -m qa index`")
             check_compatible(loaded.manifest, embedder.spec.name, embedder.spec.sha256, CHUNKER_VERSION, self.index_dir.path)
+            check_encoder(self.index_dir, loaded.manifest, embedder)
             self._loaded = loaded
         return self._loaded
 
