@@ -20,7 +20,8 @@ $(STAMP): requirements.lock pyproject.toml
 index: setup
 	$(PY) -m qa index
 
-# app.py syncs the index with seeds/ (the library) before serving: one process, one model load.
+# app.py serves the page at once, then syncs the index with seeds/ (the library) and loads the
+# model behind it: one process, one model load.
 run: setup
 	$(PY) app.py
 
