@@ -71,7 +71,7 @@ def measure_startup(library: Path, index: Path, question: str = QUESTION, timeou
         started = time.monotonic()
         server = start_app(library, index, Path(tmp) / "app.log", wait=False)
         try:
-            wait_until_served(server, timeout, poll=0.02)
+            wait_until_served(server, timeout, poll=0.05)
             page = time.monotonic() - started
             answer = Client(server.url, verbose=False).predict(question, api_name="/ask")
             first_answer = time.monotonic() - started

@@ -84,15 +84,16 @@ def wait_until_served(server: AppServer, timeout: float, poll: float = 0.5) -> N
     """Wait until the server serves its page (HTTP 200 on "/"): the model and the index may
     still be loading behind it."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"app.py exited with {server.process.returncode}:\n{server.output()[-3000:]}")
-        try:
-            if httpx.get(server.url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(poll)
+    with httpx.Client(timeout=2.0) as http:  # one client: a new one per poll costs CPU the server needs
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"app.py exited with {server.process.returncode}:\n{server.output()[-3000:]}")
+            try:
+                if http.get(server.url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(poll)
     raise RuntimeError(f"app.py did not answer at {server.url} within {timeout:.0f} s:\n{server.output()[-3000:]}")
 
 
