@@ -19,7 +19,8 @@ Quantisation (:data:`QUANTISATION`): dynamic (no calibration data), int8 weights
 channel with *reduced range* (7 bits), uint8 activations, the operators onnxruntime quantises
 dynamically by default (MatMul, Gather, ...); in sentence-transformers' terms, the ``avx512``
 preset with ``reduce_range=True``. Measured on the seed's and a real report's passages against
-the torch encoder (2 cores with avx512_vnni and amx_int8):
+the torch encoder (2 cores with avx512_vnni and amx_int8, busy with other jobs: compare ratios;
+the graphs exported with eager attention, see :func:`index.embed.export_onnx`):
 
 =====================================  ============  =====================  =================
 config                                 passages/s    cosine mean / min      portable

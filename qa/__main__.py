@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="sentence-transformers model folder or cached hub id (default: $REPORTQA_MODEL or all-MiniLM-L6-v2)")
     p.add_argument("--encoder", choices=("torch", "onnx-int8"),
                    help="how the model runs: onnx-int8 (int8 ONNX Runtime, faster) or torch (float32) "
-                        "(default: $REPORTQA_ENCODER or the default in index/embed.py)")
+                        "(default: $REPORTQA_ENCODER or torch)")
     p.add_argument("--retriever", choices=("dense", "hybrid", "bm25"), default="hybrid",
                    help="hybrid (dense + BM25, fused; default), dense (FAISS passage and sentence vectors) or bm25")
     sub = p.add_subparsers(dest="command", required=True)
