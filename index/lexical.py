@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import functools
 import math
 import os
 from pathlib import Path
@@ -38,6 +39,8 @@ def settings() -> dict:
 
     return {"format": FORMAT, "stopwords": STOPWORDS, "stemmer": STEMMER, "pystemmer": Stemmer.version(),
             "bm25s": bm25s.__version__}
+
+TERMS_CACHED = 1 << 16  # texts whose terms are remembered (sentences of cited passages, questions)
 
 
 class LexicalIndex:
@@ -69,6 +72,10 @@ class LexicalIndex:
         self._sorted = np.asarray(keys[order])  # subtle: a copy, so searchsorted reads RAM, not the file
         self._retriever = retriever
         self.made_from = made_from
+        # Asking tokenises the question several times and the same passage sentences again and
+        # again (bm25s.tokenize costs ~0.2 ms a call): remembered, an ask spends its time searching.
+        self._terms = functools.lru_cache(maxsize=TERMS_CACHED)(self._tokenize)
+        self._weights = functools.lru_cache(maxsize=256)(self._term_weights)
 
     @staticmethod
     def _stemmer_for():
@@ -134,12 +141,15 @@ class LexicalIndex:
         at = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
         return np.asarray(self._order[at[self._sorted[at] == keys]], dtype=np.int64)
 
-    def terms(self, text: str) -> set[str]:
+    def terms(self, text: str) -> frozenset[str]:
         """The terms BM25 sees in a text: stemmed words, stop words out."""
+        return self._terms(text)
+
+    def _tokenize(self, text: str) -> frozenset[str]:
         import bm25s
 
         tokens = bm25s.tokenize([text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False)
-        return set(tokens[0])
+        return frozenset(tokens[0])
 
     def _postings(self, term: str) -> np.ndarray:
         """Positions of the passages holding a term (empty if none does)."""
@@ -153,6 +163,9 @@ class LexicalIndex:
         """The question's terms and their IDF over the passages. A term found in no passage
         weighs most (it is the rarest), so a question about something the reports never mention
         ("Kent", "overtime") is covered little anywhere."""
+        return dict(self._weights(question))
+
+    def _term_weights(self, question: str) -> dict[str, float]:
         if self._retriever is None:
             return {}
         n = len(self._keys)

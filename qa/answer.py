@@ -5,6 +5,7 @@ word, each followed by the ``[n]`` of the passage it comes from.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -59,8 +60,10 @@ def candidate_sentences(hits: list[Hit], passages: int = SENTENCE_PASSAGES) -> l
     return out
 
 
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
+@functools.lru_cache(maxsize=1 << 14)
+def _words(text: str) -> frozenset[str]:
+    """A text's words, lower-cased (remembered: the same passages are compared at every ask)."""
+    return frozenset(w.lower() for w in _WORD.findall(text))
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
