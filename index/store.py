@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from index.passage import Passage, Report
-from index.vectors import VectorIndex
+from index.vectors import ApproximateIndex, VectorIndex
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -87,6 +87,9 @@ class Manifest:
     version: int = 0
     created_at: str = ""
     format: int = FORMAT
+    # How the version's vectors are searched: {"kind": "flat"} (exactly) or {"kind": "ivf", ...},
+    # as index.approximate.build reports it. Older manifests have none: load decides by size.
+    search: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -340,25 +343,36 @@ def check_compatible(manifest: Manifest, model: str, model_sha256: str, chunker:
 class LoadedIndex:
     """One version of the index in memory: the reports, their passages, their vectors.
 
+    The three sets of vectors are searched exactly (:class:`index.vectors.VectorIndex`) or, in a
+    large library, approximately (:class:`index.vectors.ApproximateIndex`, see
+    index.approximate); either way they hold the only copy of the vectors in memory.
+
     :param vectors: passage vectors under passage keys.
     :param contexts: passage vectors with their headings (see index.chunk.retrieval_text), under
         passage keys.
-    :param sentences: sentence vectors under row numbers of ``sentence_owner``.
+    :param sentences: sentence vectors under sentence ids (``sentence_ids``).
+    :param sentence_matrix: the sentence vectors row by row when searched exactly (a view of
+        ``sentences``' storage, not a copy); None when approximate (see ``sentence_vectors``).
     :param sentence_owner: for each sentence row, the key of its passage.
     :param sentence_rows: for each passage key, its sentences' rows ``(start, end)``.
+    :param sentence_ids: for each sentence row, its id in ``sentences``.
+    :param search: how the vectors are searched (index.approximate.build's record).
     """
 
     manifest: Manifest
-    vectors: VectorIndex
+    vectors: VectorIndex | ApproximateIndex
     passages: dict[int, Passage]
     entries: dict[str, ReportEntry]
     stamp: int
     directory: IndexDir
-    sentences: VectorIndex
-    sentence_matrix: np.ndarray
+    sentences: VectorIndex | ApproximateIndex
+    sentence_matrix: np.ndarray | None
     sentence_owner: np.ndarray
     sentence_rows: dict[int, tuple[int, int]]
-    contexts: VectorIndex
+    contexts: VectorIndex | ApproximateIndex
+    sentence_ids: np.ndarray | None = None
+    search: dict = field(default_factory=lambda: {"kind": "flat"})
+    _sentence_lookup: object = None
 
     _lexical: object = None
 
@@ -402,10 +416,38 @@ class LoadedIndex:
     def report_keys(self, report_ids: set[str]) -> np.ndarray:
         return np.array([k for k, p in self.passages.items() if p.report in report_ids], dtype=np.int64)
 
+    def sentence_vectors(self, rows: np.ndarray | slice) -> np.ndarray:
+        """The vectors of these sentence rows (``sentence_rows`` gives a passage's)."""
+        if self.sentence_matrix is not None:
+            return self.sentence_matrix[rows]
+        return self.sentences.get_many(self.sentence_ids[rows])
 
-def load(index_dir: IndexDir, dimension: int | None = None) -> LoadedIndex | None:
-    """Load the current version (None if there is none). Segments are merged into one
-    in-memory vector index: a copy, cheap next to embedding, done once per version."""
+    def nearest_sentences(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the ``k`` sentences nearest ``query``, best first.
+
+        :param allowed: if given, passage keys: only their sentences are considered.
+        """
+        ids = None
+        if allowed is not None:
+            spans = [self.sentence_rows[int(key)] for key in allowed]
+            rows = np.concatenate([np.arange(a, b) for a, b in spans]) if spans else np.zeros(0, np.int64)
+            ids = self.sentence_ids[rows]
+        labels, scores = self.sentences.search(query, k, allowed=ids)
+        return (labels if self._sentence_lookup is None else self._sentence_lookup.rows(labels)), scores
+
+
+def load(index_dir: IndexDir, dimension: int | None = None, approximate: bool | None = None) -> LoadedIndex | None:
+    """Load the current version (None if there is none).
+
+    A library up to ``index.approximate.approximate_above()`` passages is searched exactly: its
+    segments are merged into in-memory vector indexes (a copy, cheap next to embedding, done once
+    per version). A larger one is searched approximately: the version's approximate indexes are
+    mapped read-only from their files (built first if missing), and no segment's vectors are read.
+
+    :param approximate: None decides by size; True or False forces approximate or exact search.
+    """
+    from index import approximate as ann  # it builds on this module
+
     stamp = index_dir.stamp()
     manifest = index_dir.read_manifest()
     if manifest is None:
@@ -415,29 +457,45 @@ def load(index_dir: IndexDir, dimension: int | None = None) -> LoadedIndex | Non
             f"{index_dir.path}: index vectors have dimension {manifest.dimension}, the model gives {dimension}; "
             f"rebuild it with `python -m qa index --rebuild`"
         )
-    vectors = VectorIndex(manifest.dimension)
-    contexts = VectorIndex(manifest.dimension)
+    opened = ann.open_version(index_dir, manifest, approximate)
+    exact = opened is None
+    if exact:
+        vectors, contexts, sentences = (VectorIndex(manifest.dimension) for _ in range(3))
     passages: dict[int, Passage] = {}
-    matrices, owners, rows = [], [], {}
+    owners, labels, segments, rows = [], [], [], {}
     row = 0
     for entry in manifest.reports:
-        keys = []
+        keys, counts = [], []
         for p in index_dir.read_passages(entry):
             key = passage_key(entry.segment, p)
             keys.append(key)
+            counts.append(len(p.sentences))
             passages[key] = p
             rows[key] = (row, row + len(p.sentences))
-            owners.extend([key] * len(p.sentences))
             row += len(p.sentences)
-        vectors.merge(index_dir.read_vectors(entry))
-        contexts.add(np.array(keys, dtype=np.int64), index_dir.read_context_vectors(entry))
-        matrices.append(index_dir.read_sentence_vectors(entry))
-    matrix = np.vstack(matrices) if matrices else np.zeros((0, manifest.dimension), np.float32)
-    if len(matrix) != row:
-        raise IndexUnusable(f"{index_dir.path}: sentence vectors do not match passages; rebuild with `python -m qa index --rebuild`")
-    sentences = VectorIndex(manifest.dimension)
-    sentences.add(np.arange(row, dtype=np.int64), matrix)
+        keys, count = np.array(keys, dtype=np.int64), sum(counts)
+        owners.append(np.repeat(keys, counts))
+        segments.append((entry.segment, count))
+        if exact:
+            vectors.merge(index_dir.read_vectors(entry))
+            contexts.add(keys, index_dir.read_context_vectors(entry))
+            matrix = index_dir.read_sentence_vectors(entry)
+            if len(matrix) != count:
+                raise IndexUnusable(f"{index_dir.path}: sentence vectors do not match passages; rebuild with `python -m qa index --rebuild`")
+            sentences.add(np.arange(row - count, row, dtype=np.int64), matrix)  # ids = rows
+        else:
+            labels.append(ann.sentence_labels(entry.segment, count))
+    if exact:
+        search, lookup, ids, matrix = {"kind": "flat"}, None, np.arange(row, dtype=np.int64), sentences.matrix()
+    else:
+        search, found = opened
+        vectors, contexts, sentences = found["passages"], found["contexts"], found["sentences"]
+        if (len(vectors), len(sentences)) != (len(passages), row):
+            raise IndexUnusable(f"{index_dir.path}: approximate indexes do not match the passages; rebuild with `python -m qa index --rebuild`")
+        lookup, matrix = ann.SentenceIds.of(segments), None
+        ids = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
     return LoadedIndex(
         manifest, vectors, passages, {e.report.id: e for e in manifest.reports}, stamp, index_dir,
-        sentences, matrix, np.array(owners, dtype=np.int64), rows, contexts,
+        sentences, matrix, owner, rows, contexts, ids, search, lookup,
     )

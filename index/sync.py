@@ -332,6 +332,9 @@ def sync(
                 model=spec.name, model_sha256=spec.sha256, dimension=dimension, max_tokens=max_tokens,
                 chunker=CHUNKER_VERSION, reports=new_entries, encoder=built_with[0], encoder_sha256=built_with[1],
             )
+            from index.approximate import build  # a large library's approximate search, from the previous version's
+
+            new.search = build(store, new, manifest, out=out)
             store.commit(new)
             result.committed = True
     result.seconds = time.monotonic() - started

@@ -1,6 +1,8 @@
 """Finding the passages nearest a question: dense (FAISS), lexical (BM25), or both reranked (qa.rerank)."""
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,11 @@ CANDIDATES = 50  # passages gathered from each search before exact scoring and r
 RRF_K = 60  # the bm25 retriever's rank_score is 1 / (RRF_K + rank)
 RETRIEVERS = ("dense", "bm25", "hybrid")
 NOTES = ("footnote", "reference")  # the apparatus of a report, weighed down (qa.rerank)
+# In a large library the passage searches run on a second thread while the caller searches
+# the sentences (FAISS lets go of the GIL): 8 ms instead of 14 for the three at 1M passages on
+# this 2-core machine (bench/scale.py). A small library's searches take well under a millisecond:
+# they stay on the caller's thread.
+_searches = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="passage-search")  # threads start on first use
 
 
 @dataclass(frozen=True)
@@ -39,31 +46,60 @@ class Hit:
 def sentence_similarities(index: LoadedIndex, key: int, question_vector: np.ndarray) -> np.ndarray:
     """Cosine similarity of the question with each sentence of a passage, in order."""
     start, end = index.sentence_rows[key]
-    return index.sentence_matrix[start:end] @ question_vector
+    return index.sentence_vectors(slice(start, end)) @ question_vector
+
+
+def dense_scores(index: LoadedIndex, keys: list[int], question_vector: np.ndarray) -> dict[int, float]:
+    """``PASSAGE_WEIGHT * passage + (1 - PASSAGE_WEIGHT) * best sentence`` similarity of each
+    passage, where the passage's is the mean of its vectors alone and with its headings. All
+    passages at once: one read of each index for the lot."""
+    if not keys:
+        return {}
+    ids = np.array(keys, dtype=np.int64)
+    alone = (index.vectors.get_many(ids) @ question_vector).astype(np.float64)
+    passage = 0.5 * alone + 0.5 * (index.contexts.get_many(ids) @ question_vector).astype(np.float64)
+    spans = np.array([index.sentence_rows[key] for key in keys], dtype=np.int64).reshape(-1, 2)
+    counts = spans[:, 1] - spans[:, 0]
+    best = passage.copy()  # a passage without sentences counts its own similarity twice
+    if counts.sum():
+        rows = np.repeat(spans[:, 0] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        sims = index.sentence_vectors(rows) @ question_vector
+        has = counts > 0
+        best[has] = np.maximum.reduceat(sims, (np.cumsum(counts) - counts)[has])
+    mixed = PASSAGE_WEIGHT * passage + (1 - PASSAGE_WEIGHT) * best
+    return dict(zip(keys, mixed.astype(float).tolist()))
 
 
 def dense_score(index: LoadedIndex, key: int, question_vector: np.ndarray) -> float:
-    """``PASSAGE_WEIGHT * passage + (1 - PASSAGE_WEIGHT) * best sentence`` similarity, where
-    the passage's is the mean of its vectors alone and with its headings."""
-    passage = 0.5 * float(index.vectors.get(key) @ question_vector) + 0.5 * float(index.contexts.get(key) @ question_vector)
-    sims = sentence_similarities(index, key, question_vector)
-    best_sentence = float(sims.max()) if len(sims) else passage
-    return PASSAGE_WEIGHT * passage + (1 - PASSAGE_WEIGHT) * best_sentence
+    """:func:`dense_scores` of one passage."""
+    return dense_scores(index, [key], question_vector)[key]
 
 
-def dense_candidates(index: LoadedIndex, question_vector: np.ndarray, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
-    """Dense scores of the passages nearest the question by passage, passage-with-headings or
-    sentence vector."""
+def _nearest_passages(index: LoadedIndex, question_vector: np.ndarray, pool: int, allowed: np.ndarray | None) -> set[int]:
     keys: set[int] = set()
     for vectors in (index.vectors, index.contexts):
         keys.update(vectors.search(question_vector, pool, allowed=allowed)[0].tolist())
-    if len(index.sentence_owner):
-        allowed_rows = None
-        if allowed is not None:
-            allowed_rows = np.concatenate([np.arange(*index.sentence_rows[int(key)]) for key in allowed])
-        rows, _ = index.sentences.search(question_vector, pool, allowed=allowed_rows)
-        keys.update(index.sentence_owner[rows].tolist())
-    return {key: dense_score(index, key, question_vector) for key in keys}
+    return keys
+
+
+def nearest_keys(index: LoadedIndex, question_vector: np.ndarray, pool: int, allowed: np.ndarray | None) -> set[int]:
+    """Keys of the passages nearest the question by passage, passage-with-headings or sentence
+    vector (``pool`` from each search)."""
+    passages = None
+    if index.search.get("kind") == "ivf" and (os.cpu_count() or 1) > 1:
+        passages = _searches.submit(_nearest_passages, index, question_vector, pool, allowed)
+    else:
+        keys = _nearest_passages(index, question_vector, pool, allowed)
+    rows = index.nearest_sentences(question_vector, pool, allowed)[0] if len(index.sentence_owner) else []
+    if passages is not None:
+        keys = passages.result()
+    keys.update(index.sentence_owner[rows].tolist())
+    return keys
+
+
+def dense_candidates(index: LoadedIndex, question_vector: np.ndarray, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
+    """Dense scores of the passages nearest the question (:func:`nearest_keys`)."""
+    return dense_scores(index, list(nearest_keys(index, question_vector, pool, allowed)), question_vector)
 
 
 def proximity(index: LoadedIndex, key: int, weights: dict[str, float]) -> float:
@@ -81,9 +117,7 @@ def gather(
     dense = dense_candidates(index, question_vector, pool, allowed)
     keys, scores = index.lexical.search(question, pool, allowed=allowed)
     lexical = dict(zip(keys.tolist(), scores.tolist()))
-    for key in lexical:
-        if key not in dense:
-            dense[key] = dense_score(index, key, question_vector)
+    dense.update(dense_scores(index, [key for key in lexical if key not in dense], question_vector))
     prior = report_prior or {}
     weights = index.lexical.term_weights(question) if with_proximity else {}
     evidence = {
@@ -120,7 +154,7 @@ def retrieve(
     if retriever == "bm25":
         keys, _ = index.lexical.search(question, pool, allowed=allowed)
         order = {key: 1.0 / (RRF_K + rank) for rank, key in enumerate(keys.tolist(), start=1)}
-        dense = {key: dense_score(index, key, question_vector) for key in order}
+        dense = dense_scores(index, list(order), question_vector)
     elif retriever == "dense":
         dense = dense_candidates(index, question_vector, pool, allowed)
         prior = report_prior or {}
