@@ -210,6 +210,7 @@ class ApproximateIndex(_Vectors):
             raise ValueError(f"{len(sample)} vectors cannot train {self.nlist} lists; give at least as many")
         self._index.cp.seed = seed
         self._index.cp.niter = 10  # k-means converges enough for search within 10 rounds
+        self._index.cp.min_points_per_centroid = max(1, len(sample) // self.nlist)  # the caller chose the sample's size
         with threads():
             self._index.train(sample)
 
