@@ -1,15 +1,28 @@
-"""Measurements that print figures (not pass/fail): `make bench` or `.venv/bin/python bench/run.py`.
+"""Every speed and scale figure in one run: `python bench/run.py` (`make bench`), or `--quick` for
+a CI-sized run that only checks the code paths work (`make test` runs it).
 
-Figures, all measured in one run on this machine so ratios compare like with like:
-- seconds from `make run`'s command (app.py: sync, then serve) to a served page, index absent / present;
-- p50 / p95 latency of one ask with the model loaded;
-- peak memory (VmHWM) of the app after start-up and 20 asks through the API;
-- sync throughput (passages/s) against raw model.encode on the same passages;
-- PDF pages parsed per second; seconds of a no-op sync (a whole CLI process).
+It prints one table (figure, measured, compared with, target, met) and then one JSON line holding
+every figure. All figures come from this one run on this machine, so ratios compare like with
+like; machines here are shared and noisy, so read ratios, not absolute seconds.
+
+Parts (``--parts`` picks some; all by default):
+
+- ``encoders``: torch against onnx-int8 on real passages (passages/s, ms per question, cosine
+  agreement) and, full run only, recall@3 of both on every gold set (bench/encoders.py);
+- ``sync``: a sync of the corpus reports (parsing overlapping embedding) against the encoder
+  alone on exactly the texts it embedded; PDF pages parsed per second;
+- ``noop``: a no-op sync as a whole CLI process, at the corpus's size and at 1,000 reports;
+- ``ask``: ask latency on the seed against encoding the question plus the searches;
+- ``startup``: `make run`'s app to a served page and to a first answer, against model load
+  alone (bench/startup.py);
+- ``scale``: 100k and 1M passages (synthetic reports of real sentences among the real
+  corpus): exact against approximate vector search, recall@10, memory and disk against the
+  float32 vectors, ask latency, BM25 latency (bench/scale.py).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -17,127 +30,315 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+for _path in (str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 REPORTS = ROOT.parent / "shared" / "corpus" / "reports"
+QUICK_REPORTS = ("gao-08-587t.pdf",)  # the smallest corpus PDF: a quick run still parses one
+PARTS = ("encoders", "sync", "noop", "ask", "startup", "scale")
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+@dataclass
+class Row:
+    """One line of the table: a figure, what it is compared with, and the target it must meet."""
+
+    figure: str
+    value: str
+    compared: str = ""
+    target: str = ""
+    met: bool | None = None
 
 
-def cli(*args: str, env=None) -> float:
+class Figures:
+    """What a run measured: table rows and the JSON figures, filled part by part."""
+
+    def __init__(self):
+        self.rows: list[Row] = []
+        self.data: dict = {}
+
+    def add(self, key: str, value, figure: str, shown: str | None = None, compared: str = "", target: str = "",
+            met: bool | None = None) -> None:
+        self.data[key] = value
+        self.rows.append(Row(figure, shown if shown is not None else _fmt(value), compared, target, met))
+
+    def table(self) -> str:
+        head = ("figure", "measured", "compared with", "target", "met")
+        lines = [head] + [(r.figure, r.value, r.compared, r.target, {None: "", True: "yes", False: "NO"}[r.met])
+                          for r in self.rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
+        out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        return "\n".join(out)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def _p(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def cli_seconds(*args: str) -> float:
+    """Seconds of one whole ``python -m qa ...`` process."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "qa", *args], cwd=ROOT, check=True, env=env,
+    subprocess.run([sys.executable, "-m", "qa", *args], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.monotonic() - started
 
 
-def bench_startup(work: Path) -> None:
-    from helpers_app import start_app
-
-    library = work / "seed-library"
-    shutil.copytree(ROOT / "seeds", library)
-    for label, index in (("index absent", work / "startup-index"), ("index present", work / "startup-index")):
-        started = time.monotonic()  # what `make run` runs once set up: app.py, which syncs then serves
-        server = start_app(library, index, work / f"app-{label.split()[1]}.log")
-        seconds = time.monotonic() - started
-        try:
-            if label == "index present":
-                from gradio_client import Client
-
-                client = Client(server.url, verbose=False)
-                for q in ["How are missing children handled?"] * 20:
-                    client.predict(q, api_name="/ask")
-                print(f"app peak memory (VmHWM) after start-up and 20 API asks: {peak_rss_mb(server.process.pid):.0f} MB")
-        finally:
-            server.stop()
-        print(f"make run (app.py) to a served page, {label}: {seconds:.1f} s")
+def corpus_library(work: Path, quick: bool) -> Path:
+    """A library of the corpus reports (one small PDF in a quick run), made once per run."""
+    library = work / "corpus-library"
+    if not library.exists():
+        library.mkdir()
+        for pdf in sorted(REPORTS.glob("*.pdf")):
+            if not quick or pdf.name in QUICK_REPORTS:
+                shutil.copy2(pdf, library)
+    return library
 
 
-def bench_ask(work: Path) -> None:
-    """Ask latency on the seed alone and on the first three reports of the gold sets (seed, Essex
-    Ofsted 2019, Post Office), hybrid (the default) against dense-only, in one run."""
+class Context:
+    """What parts share within one run: the work folder, the embedder, the corpus's index."""
+
+    def __init__(self, work: Path, quick: bool):
+        self.work, self.quick = work, quick
+        self._embedder = None
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from index.embed import Embedder
+
+            self._embedder = Embedder()
+            self._embedder.encode(["warm up"])
+        return self._embedder
+
+
+# --- the parts -----------------------------------------------------------------------------------
+
+def part_encoders(ctx: Context, figures: Figures) -> None:
+    import encoders
+    from index.store import IndexDir, load
+
+    library, index = corpus_library(ctx.work, ctx.quick), ctx.work / "encoders-index"
+    from index.sync import sync
+
+    sync(library, index, embedder=ctx.embedder, progress=False, out=lambda line: None)
+    texts = [p.text for p in load(IndexDir(index)).passages.values()]
+    texts = texts[:200] if ctx.quick else texts
+    questions = encoders.questions()
+    f = encoders.measure(texts, questions[:10] if ctx.quick else questions, repeats=1 if ctx.quick else 3)
+    figures.add("encoder_torch_passages_per_s", round(f["torch_passages_per_s"], 1), "encoder: torch, passages/s")
+    figures.add("encoder_int8_passages_per_s", round(f["int8_passages_per_s"], 1), "encoder: onnx-int8, passages/s",
+                compared=f"{f['speedup']:.2f}x torch", target=">= 2x torch", met=f["speedup"] >= 2)
+    figures.add("encoder_speedup", round(f["speedup"], 2), "encoder: int8 / torch throughput")
+    figures.add("encoder_torch_query_ms", round(f["torch_query_ms"], 1), "encoder: torch, one question (ms)")
+    figures.add("encoder_int8_query_ms", round(f["int8_query_ms"], 1), "encoder: onnx-int8, one question (ms)")
+    figures.add("encoder_cosine_min", round(f["cosine_min"], 4), "encoder: int8 vs torch cosine, min",
+                compared=f"mean {f['cosine_mean']:.4f}")
+    if ctx.quick:
+        return
+    for name, by in gold_recall(ctx.work).items():
+        drop = by["torch"] - by["onnx-int8"]
+        figures.add(f"recall3_{name}", {"torch": by["torch"], "onnx-int8": by["onnx-int8"]},
+                    f"recall@3, {name}: int8", shown=f"{by['onnx-int8']:.3f}", compared=f"torch {by['torch']:.3f}",
+                    target="drop <= 0.02", met=drop <= 0.02 + 1e-9)
+
+
+def gold_recall(work: Path) -> dict[str, dict[str, float]]:
+    """Recall@3 of every gold set with each encoder: one library of all the gold sets' reports
+    (bench/gold.py, as `make eval`), indexed by each encoder, every question asked of it."""
+    import gold
     from qa import eval as evaluation
     from qa.ask import Asker
 
-    data = ROOT / "tests" / "data"
-    three = work / "three-reports"
-    three.mkdir(exist_ok=True)
-    for f in [*(ROOT / "seeds").iterdir(), data / "80468_essex__ilacs_07-january-2019.pdf",
-              data / "PostOfficeHorizon-IT-Inquiry-Recomm.pdf"]:
-        shutil.copy(f, three)
-    questions = [g.q for name in ("seed", "essex-ofsted-2019", "PostOfficeHorizon-IT-Inquiry-Recomm")
-                 for g in evaluation.read_gold(ROOT / "tests" / "gold" / f"{name}.jsonl")]
-    embedder = None
-    for label, library in (("seed only", ROOT / "seeds"), ("three reports", three)):
-        asker = Asker(library, work / f"ask-index-{library.name}", embedder=embedder)
+    library = gold.make_library(work / "gold-library")
+    recall: dict[str, dict[str, float]] = {}
+    for encoder in ("torch", "onnx-int8"):
+        asker = Asker(library, work / f"gold-index-{encoder}", encoder=encoder)
         asker.sync(progress=False, out=lambda line: None)
-        embedder = asker.embedder
-        for retriever in ("hybrid", "dense"):
-            asker.ask(questions[0], retriever=retriever)  # warm (and builds BM25 once)
-            times = []
-            for q in questions:
-                started = time.perf_counter()
-                asker.ask(q, retriever=retriever)
-                times.append(time.perf_counter() - started)
-            times.sort()
-            print(f"ask latency, {label}, {retriever}, model loaded ({len(times)} asks): "
-                  f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms")
+        for name in gold.SETS:
+            outcomes = evaluation.run(asker, evaluation.read_gold(gold.GOLD / f"{name}.jsonl"))
+            recall.setdefault(name, {})[encoder] = round(evaluation.score(outcomes).recall_at_3, 3)
+    return recall
 
 
-def bench_sync(work: Path) -> None:
-    from index.embed import Embedder
+def part_sync(ctx: Context, figures: Figures) -> None:
+    """A sync of the corpus against the encoder alone on everything it embedded."""
+    from index.parse import Parser
     from index.store import IndexDir, load
-    from index.sync import sync
+    from index.sync import embed_passages, sync
 
-    library = work / "reports-library"
-    library.mkdir()
-    pdfs = sorted(REPORTS.glob("*.pdf"))
-    for pdf in pdfs:
-        shutil.copy(pdf, library)
-    embedder = Embedder()
-    embedder.encode(["warm up"])
-    index = work / "reports-index"
+    library, index = corpus_library(ctx.work, ctx.quick), ctx.work / "sync-index"
+    embedder = ctx.embedder
     started = time.monotonic()
     result = sync(library, index, embedder=embedder, progress=False, out=lambda line: None)
-    sync_seconds = time.monotonic() - started
-    loaded = load(IndexDir(index), embedder.dimension)
-    texts = [p.text for p in loaded.passages.values()]
+    sync_s = time.monotonic() - started
+    loaded = load(IndexDir(index))
+    by_report: dict[str, list] = {}
+    for p in loaded.passages.values():
+        by_report.setdefault(p.report, []).append(p)
+    counted = []
+
+    class Counting:  # the embedder, counting what the sync's own embedding step gives it
+        def encode(self, texts, progress=None):
+            counted.append(len(texts))
+            return embedder.encode(texts)
+
     started = time.monotonic()
-    embedder.encode(texts)
-    encode_seconds = time.monotonic() - started
-    print(f"sync of {len(pdfs)} PDFs: {result.passages_added} passages in {sync_seconds:.1f} s = "
-          f"{result.passages_added / sync_seconds:.1f} passages/s; raw model.encode of the same passages: "
-          f"{len(texts) / encode_seconds:.1f} passages/s (sync/encode = {encode_seconds / sync_seconds:.2f})")
-    print(f"no-op sync as a whole CLI process: {cli('--library', str(library), '--index', str(index), 'index'):.2f} s")
-
-    from index.parse import read_limited
-
+    for passages in by_report.values():
+        passages.sort(key=lambda p: (p.paragraph, p.part))
+        embed_passages(Counting(), passages, lambda n: None)
+    encode_s = time.monotonic() - started
+    texts = sum(counted)
+    figures.add("sync_passages", result.passages_added, f"sync of {len(by_report)} reports: passages")
+    figures.add("sync_texts_embedded", texts, "sync: distinct texts embedded (passages, with headings, sentences)")
+    figures.add("sync_s", round(sync_s, 1), "sync wall time (s)")
+    figures.add("sync_encode_s", round(encode_s, 1), "encoder alone on the same texts (s)")
+    figures.add("sync_over_encode", round(sync_s / encode_s, 3), "sync / encoder alone", compared=f"{sync_s:.1f} s / {encode_s:.1f} s",
+                target="<= 1.15", met=sync_s / encode_s <= 1.15)
+    figures.add("sync_passages_per_s", round(result.passages_added / sync_s, 1), "sync: passages/s",
+                compared=f"texts/s {texts / sync_s:.1f}")
     pages, started = 0, time.monotonic()
-    for pdf in pdfs:
-        pages += len(read_limited(pdf).page_starts or [])
-    seconds = time.monotonic() - started
-    print(f"PDF parsing (child process per file, as sync does): {pages} pages in {seconds:.1f} s = {pages / seconds:.1f} pages/s")
+    with Parser() as parser:
+        for pdf in sorted(library.glob("*.pdf")):
+            pages += len(parser.read(pdf).page_starts or [])
+    parse_s = time.monotonic() - started
+    figures.add("parse_pages_per_s", round(pages / parse_s, 1), "PDF parsing: pages/s", compared=f"{pages} pages in {parse_s:.1f} s")
 
 
-def main() -> None:
+def thousand_report_library(ctx: Context, source_index: Path, library: Path, n: int) -> tuple[Path, Path]:
+    """A library of ``n`` report files, copies of the corpus PDFs made distinct by a trailing
+    comment line, and an index that holds them all: each copy's manifest entry is its original's,
+    with the copy's name, hash and stat (its passages are its original's: the same text). A sync
+    of it has nothing to do, which is what is measured; embedding 1,000 reports here would take
+    hours and change nothing a no-op sync does."""
+    from dataclasses import replace
+
+    from index.read import file_sha256
+    from index.store import IndexDir, ReportEntry
+
+    originals = IndexDir(source_index).read_manifest()
+    out_library, out_index = ctx.work / f"library-{n}", ctx.work / f"index-{n}"
+    out_library.mkdir()
+    entries = []
+    for i in range(n):
+        entry = originals.reports[i % len(originals.reports)]
+        copy = out_library / f"{Path(entry.report.source).stem}-copy{i:04d}.pdf"
+        data = (library / entry.report.source).read_bytes() + f"\n% copy {i}\n".encode()
+        copy.write_bytes(data)
+        stat = copy.stat()
+        report = replace(entry.report, id=copy.stem, source=copy.name, sha256=file_sha256(copy))
+        entries.append(ReportEntry(report, entry.segment, stat.st_size, stat.st_mtime_ns))
+    shutil.copytree(source_index, out_index)
+    store = IndexDir(out_index)
+    manifest = store.read_manifest()
+    manifest.reports = sorted(entries, key=lambda e: e.report.source)
+    store.commit(manifest)
+    return out_library, out_index
+
+
+def part_noop(ctx: Context, figures: Figures) -> None:
+    """A no-op sync as a whole process (start-up, scan, plan), at the corpus's size and at 1,000."""
+    library, index = corpus_library(ctx.work, ctx.quick), ctx.work / "sync-index"
+    if not (index / "manifest.json").exists():
+        from index.sync import sync
+
+        sync(library, index, embedder=ctx.embedder, progress=False, out=lambda line: None)
+    reports = len(list(library.iterdir()))
+    seconds = min(cli_seconds("--library", str(library), "--index", str(index), "index") for _ in range(3))
+    figures.add("noop_sync_s", round(seconds, 2), f"no-op sync, {reports} reports (s)", target="<= 1", met=seconds <= 1)
+    n = 50 if ctx.quick else 1000
+    big_library, big_index = thousand_report_library(ctx, index, library, n)
+    seconds = min(cli_seconds("--library", str(big_library), "--index", str(big_index), "index") for _ in range(3))
+    figures.add(f"noop_sync_{n}_s", round(seconds, 2), f"no-op sync, {n} reports (s)", target="<= 1", met=seconds <= 1)
+
+
+def part_ask(ctx: Context, figures: Figures) -> None:
+    """Ask latency on the seed, against encoding the question plus the searches it makes."""
+    from qa import eval as evaluation
+    from qa.ask import Asker
+
+    asker = Asker(ROOT / "seeds", ctx.work / "seed-index", embedder=ctx.embedder)
+    asker.sync(progress=False, out=lambda line: None)
+    questions = [g.q for g in evaluation.read_gold(ROOT / "tests" / "gold" / "seed.jsonl")]
+    questions = questions[:15] if ctx.quick else questions
+    loaded = asker.loaded()
+    asker.ask(questions[0])  # warm
+    ask_times, base_times = [], []
+    for q in questions:
+        started = time.perf_counter()
+        asker.ask(q)
+        ask_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        vector = ctx.embedder.encode([q])[0]
+        for vectors in (loaded.vectors, loaded.contexts, loaded.sentences):
+            vectors.search(vector, 50)
+        loaded.lexical.search(q, 50)
+        base_times.append(time.perf_counter() - started)
+    ask_p50, base_p50 = statistics.median(ask_times) * 1000, statistics.median(base_times) * 1000
+    figures.add("ask_seed_p50_ms", round(ask_p50, 1), "ask p50, seed (ms)", compared=f"encode + searches {base_p50:.1f} ms",
+                target="<= 1.2x", met=ask_p50 <= 1.2 * base_p50)
+    figures.add("ask_seed_p95_ms", round(_p(ask_times, 0.95) * 1000, 1), "ask p95, seed (ms)")
+    figures.add("ask_seed_base_p50_ms", round(base_p50, 1), "encode + searches p50, seed (ms)")
+    figures.add("ask_seed_over_base", round(ask_p50 / base_p50, 2), "ask / (encode + searches), seed")
+
+
+def part_startup(ctx: Context, figures: Figures) -> None:
+    import startup
+
+    library = ctx.work / "startup-library"
+    shutil.copytree(ROOT / "seeds", library)
+    f = startup.measure_startup(library, ctx.work / "startup-index")
+    load_s = startup.measure_model_load()
+    figures.add("page_served_s", round(f["page_served_s"], 2), "make run to a served page, index present (s)",
+                target="<= 3", met=f["page_served_s"] <= 3)
+    figures.add("model_load_s", round(load_s, 2), "model load alone, a whole process (s)")
+    figures.add("first_answer_s", round(f["first_answer_s"], 2), "make run to the first answer (s)",
+                compared=f"{f['first_answer_s'] / load_s:.2f}x model load", target="<= 1.5x model load",
+                met=f["first_answer_s"] <= 1.5 * load_s)
+
+
+def part_scale(ctx: Context, figures: Figures) -> None:
+    import scale
+
+    for key, value in scale.measure(quick=ctx.quick, work=ctx.work).items():
+        figures.data[f"scale_{key}"] = value
+    for row in scale.rows(figures.data):
+        figures.rows.append(Row(*row))
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=["startup", "ask", "sync"], help="startup, ask, sync")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="a CI-sized run: checks every part works, in a few minutes")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="which parts to run (default: all)")
+    args = parser.parse_args(argv)
+    figures = Figures()
+    figures.data["quick"] = args.quick
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="reportqa-bench-") as tmp:
-        work = Path(tmp)
+        ctx = Context(Path(tmp), args.quick)
         for part in args.parts:
-            {"startup": bench_startup, "ask": bench_ask, "sync": bench_sync}[part](work)
+            part_started = time.monotonic()
+            globals()[f"part_{part}"](ctx, figures)
+            figures.data[f"{part}_part_s"] = round(time.monotonic() - part_started, 1)
+            print(f"[{part}: {figures.data[f'{part}_part_s']} s]", file=sys.stderr, flush=True)
+    figures.data["run_s"] = round(time.monotonic() - started, 1)
+    print(figures.table())
+    print(json.dumps(figures.data, sort_keys=True))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
