@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +32,31 @@ def default_index() -> Path:
     return Path(os.environ.get("REPORTQA_INDEX") or ".index")
 
 
+def _searchable(char: str) -> str:
+    kind = unicodedata.category(char)
+    return " " if kind == "Cc" else "" if kind in ("Cf", "Cs") else char
+
+
 def check_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionError("Empty question: type a question about the reports.")
+    """The question as it is searched: whitespace runs made one space; control characters (NUL,
+    escape sequences) spaces; invisible format characters (zero-width, bidi overrides) and lone
+    surrogates (not text: the tokenizer refuses them) dropped.
+
+    :raises QuestionError: nothing is left, or more than ``MAX_QUESTION_CHARS`` characters.
+    """
+    empty = QuestionError("Empty question: type a question about the reports.")
+    if question is None:
+        raise empty
+    if not isinstance(question, str):
+        raise QuestionError(f"Question must be text, not {type(question).__name__}: type a question about the reports.")
     question = " ".join(question.split())
-    if len(question) > MAX_QUESTION_CHARS:
+    if len(question) > MAX_QUESTION_CHARS:  # before the per-character pass below: it is bounded
         raise QuestionError(
-            f"Question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}."
+            f"Question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}: shorten it."
         )
+    question = " ".join("".join(map(_searchable, question)).split())
+    if not question:
+        raise empty
     return question
 
 
