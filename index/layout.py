@@ -151,7 +151,7 @@ def normalise_line(line: str) -> str:
     symbol-font bullets to "• ". A line of only whitespace becomes ""."""
     line = _INVISIBLE.sub("", _ODD_SPACE.sub(" ", line)).strip()
     line = _BULLET_GLYPH.sub(BULLET + " ", line)
-    if line == BULLET:
+    if line.rstrip() == BULLET:  # the substitution above left "• ": a bullet with no item is no line
         return ""
     return _SPACES.sub(" ", line)
 
@@ -206,7 +206,7 @@ def mark_gaps(lines: list[PlacedLine]) -> list[str]:
             if abs(prev.y - line.y) < prev.size:  # raised within the previous line: a reference
                 out[prev_index] = out[prev_index].rstrip() + text.strip()
             else:
-                pending = text.strip() + " "
+                pending += text.strip() + " "
             continue
         if prev is not None:
             gap = prev.y - line.y
@@ -224,6 +224,8 @@ def mark_gaps(lines: list[PlacedLine]) -> list[str]:
         out.append(pending + text)
         pending = ""
         prev, prev_index = line, len(out) - 1
+    if pending:  # no text came after it (a page number set small): a line of its own
+        out.append(pending.strip())
     return out
 
 
@@ -255,9 +257,9 @@ def strip_running_lines(pages: list[list[str]], depth: int = 3) -> list[list[str
     pages from its first to its last appearance (so a chapter's running head counts, a heading
     that happens to open a few pages does not), or on two pages one or two apart (left- and
     right-hand pages with different heads). Where the extraction ran a running line into the
-    text after it with no space between ("...KingdomTable 1: ..."), that start is cut off. A
-    bare page number ("12", "Page 3 of 11", "iv", "- 4 -") among the first or last two lines
-    is dropped wherever it appears.
+    text after it with no space between ("...KingdomTable 1: ..."), that start is cut off (the
+    longest running line that fits). A bare page number ("12", "Page 3 of 11", "iv", "- 4 -")
+    among the first or last two lines is dropped wherever it appears.
     """
     seen: dict[tuple[str, str], list[int]] = {}
     for number, lines in enumerate(pages):
@@ -270,7 +272,10 @@ def strip_running_lines(pages: list[list[str]], depth: int = 3) -> list[list[str
         if (len(where) >= 3 and len(where) >= 0.4 * (where[-1] - where[0] + 1))
         or (len(where) == 2 and where[1] - where[0] <= 2)
     }
-    prefixes = [(edge, _prefix_pattern(key)) for edge, key in running if len(key) >= 12]
+    # subtle: longest first, not in the set's order (which changes with each process's hash
+    # seed): "Annual report" would cut "Annual reports and accountsTable 1" after "report".
+    prefixes = [(edge, _prefix_pattern(key)) for edge, key in sorted(running, key=lambda k: (-len(k[1]), k))
+                if len(key) >= 12]
     result = []
     for lines in pages:
         kept = list(lines)
