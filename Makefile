@@ -10,11 +10,11 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 setup: $(STAMP)
 
-# torch first and pinned: on these machines pip takes the local CPU wheel; unpinned, it pulls CUDA.
+# Every file pinned by its sha256 (tools/lock.py writes the hashes). torch's hash is the local CPU
+# wheel's, which pip.conf's find-links offers: no other torch file (a CUDA build) can be installed.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	touch $(STAMP)
 
 index: setup
