@@ -1,6 +1,7 @@
 """The web chat: ask the reports a question, then check every citation in the report itself.
 
 ``python app.py [--host H] [--port P] [--library DIR] [--index DIR] [--model M] [--max-upload-mb N]``
+``[--auth USER:PASSWORD] [--auth-file FILE] [--admin USER] [--workers N] [--max-waiting N]`` (see the README)
 
 UI only: :class:`qa.ask.Asker` answers; this module builds the page and formats what it returns.
 Clicking a citation ``[n]`` (in an answer, in the sources panel, or previous/next in the viewer)
@@ -38,6 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+from web.gate import Busy, Gate, TooSlow
 
 STARTED = time.monotonic()  # the process's start, near enough: what "ready in N s" counts from
 
@@ -77,8 +80,13 @@ watch('value', () => {
 });
 """
 MAX_UPLOAD_MB = 50
+ASK_WORKERS = 2  # questions answered at once: CPU-bound, 2 cores (bench/load.py measures 1 against 2)
+ASK_WAITING = 32  # questions waiting for a worker before the next is told "busy" (web/gate.py)
+ASK_DEADLINE_S = 30.0  # the longest a question is waited for once let in (web/gate.py says what it stops)
+QUEUE_MAX = 64  # Gradio's own queue (the viewer, uploads, removals): past it, Gradio's "busy" error
 REPORT_TYPES = [".pdf", ".txt", ".md"]
 LOADING = "Loading the model and the index…"
+NOT_ADMIN = "Only an admin can {verb} reports: ask one to do it, or to make you one."
 LOADING_REPORTS = '<p class="rq-empty">Loading the reports…</p>'
 CHAT_WAIT_S = 600  # how long a question asked while loading waits (its turn shows the progress)
 API_WAIT_S = 120  # how long /ask waits for the loading before it answers "still loading"
@@ -748,11 +756,14 @@ def fixable_errors() -> tuple:
 # --- the page --------------------------------------------------------------------------------
 
 
-def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
+def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB, users=None, gate: Gate | None = None) -> "gr.Blocks":
     """The chat page and the ``/ask`` API endpoint.
 
     :param asker: a :class:`Startup` (the page is served while it loads; questions wait for
         it), or an asker (qa.ask.Asker) that answers at once.
+    :param users: who may log in (web.users.Users), or None (no login). When it names admins,
+        only they see the upload and remove controls, and the handlers refuse anyone else.
+    :param gate: how many questions are answered at once and waited for (web.gate.Gate).
     """
     import gradio as gr  # here, not at the top: `python app.py --help` stays instant
 
@@ -760,6 +771,18 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
     # thread's imports (faiss, torch). Handlers import their errors once loaded.
     startup = asker if isinstance(asker, Startup) else Startup.loaded(asker)
     library = startup.library.resolve()
+    gate = gate or Gate(ASK_WORKERS, ASK_WAITING, ASK_DEADLINE_S)
+    admins_only = bool(users and users.admins)
+
+    def may_change_library(request) -> bool:
+        return users is None or users.may_change_library(getattr(request, "username", None))
+
+    def library_tools(request):
+        """The upload and remove controls shown to those who may use them, a note to the rest."""
+        if not admins_only:
+            return gr.skip(), gr.skip()
+        allowed = may_change_library(request)
+        return gr.update(visible=allowed), gr.update(visible=not allowed)
 
     def library_file(report) -> Path | None:
         path = (library / report.source).resolve()
@@ -793,15 +816,17 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
             gr.update(choices=choices, value=[]),
         )
 
-    def page_load():
-        """Each visit: the loading line while loading (or why it cannot start), then the
-        reports as they are now."""
+    def page_load(request: gr.Request):
+        """Each visit: the library controls if this user may use them, the loading line while
+        loading (or why it cannot start), then the reports as they are now."""
+        tools = library_tools(request)
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), *tools
         for _ in startup.waiting(CHAT_WAIT_S, retry=False):
-            yield gr.update(value=status_html(startup), visible=True), gr.skip(), gr.skip(), gr.skip()
+            yield gr.update(value=status_html(startup), visible=True), gr.skip(), gr.skip(), gr.skip(), *tools
         if startup.asker is None:
-            yield gr.update(value=status_html(startup), visible=True), gr.skip(), gr.skip(), gr.skip()
+            yield gr.update(value=status_html(startup), visible=True), gr.skip(), gr.skip(), gr.skip(), *tools
             return
-        yield gr.update(value="", visible=False), *library_views("", asker=startup.asker)[1:]
+        yield gr.update(value="", visible=False), *library_views("", asker=startup.asker)[1:], *tools
 
     # -- chat --
 
@@ -816,8 +841,8 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                 waiting = Turn(message, pending=True, status=f"{stage} Your question will be answered as soon as it is ready.")
                 yield "", transcript_html(turns + [waiting]), turns, gr.skip(), gr.update(visible=False)
         try:
-            turn = chat_turn(startup.result(), message, previous_question(turns), only)
-        except StartupProblem as exc:
+            turn = gate.run(chat_turn, startup.result(), message, previous_question(turns), only)
+        except (StartupProblem, Busy, TooSlow) as exc:
             turn = Turn(message or "", error=str(exc))
         turns.append(turn)
         # an error is not an answer: the sources of the last answer stay
@@ -860,12 +885,14 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
 
     # -- library --
 
-    def add_reports(files, only: list, progress=gr.Progress()):
+    def add_reports(files, only: list, request: gr.Request, progress=gr.Progress()):
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
         asker = None
         if not paths:
             return *library_views("Choose one or more PDF, TXT or MD files first.", only), None
         try:
+            if not may_change_library(request):  # not the hidden controls alone: a request can be forged
+                return *library_views(NOT_ADMIN.format(verb="add"), only), None
             too_big = [p.name for p in paths if p.stat().st_size > max_upload_mb * 1024 * 1024]
             if too_big:
                 return *library_views(f"Not added: {', '.join(too_big)} is over {max_upload_mb} MB.", only), None
@@ -896,7 +923,9 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                     p.parent.rmdir()  # Gradio's per-upload folder, when empty
         return *library_views(message, only, asker), None
 
-    def remove_reports(report_ids, only: list):
+    def remove_reports(report_ids, only: list, request: gr.Request):
+        if not may_change_library(request):
+            return library_views(NOT_ADMIN.format(verb="remove"), only)
         if not report_ids:
             return library_views("Choose the reports to remove first.", only)
         asker = None
@@ -933,8 +962,8 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
         try:
             if isinstance(reports, str):  # one report named without a list
                 reports = [reports]
-            return asker.ask(question, reports=list(reports) if reports else None).to_dict()
-        except QuestionError as exc:
+            return gate.run(asker.ask, question, reports=list(reports) if reports else None).to_dict()
+        except (QuestionError, Busy, TooSlow) as exc:
             raise gr.Error(one_line(exc), print_exception=False) from None
         except Exception as exc:
             log.exception("asking %r failed", question)
@@ -975,7 +1004,8 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                     reports_html(startup.asker.reports(), download_url) if startup.asker else LOADING_REPORTS,
                     elem_id="rq-reports", js_on_load=None, padding=False,
                 )
-                with gr.Row(equal_height=False):
+                # With admins named, hidden until the page load says this user is one.
+                with gr.Row(equal_height=False, visible=not admins_only, elem_id="rq-library-tools") as tools_row:
                     new_files = gr.File(
                         label=f"Add reports: PDF, TXT or MD, up to {max_upload_mb} MB each",
                         file_count="multiple", file_types=REPORT_TYPES, type="filepath", elem_id="rq-upload",
@@ -985,26 +1015,35 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
                         chosen = gr.Dropdown(choices=report_choices(startup.asker), value=[], multiselect=True,
                                              label="Reports to remove", elem_id="rq-remove-choice")
                         remove_button = gr.Button("Remove from library", variant="stop", elem_id="rq-remove")
+                tools_note = gr.Markdown(NOT_ADMIN.format(verb="add or remove"), visible=False, elem_id="rq-admins-only")
                 library_status = gr.Markdown(elem_id="rq-library-status")
         viewer = gr.HTML(VIEWER_CLOSED, elem_id="rq-viewer", js_on_load=viewer_js, padding=False)
 
         # Every UI event stays off the API (api_visibility="private"); programs use /ask.
         library_outputs = [library_status, reports_view, only, chosen]
         # Not limited to one at a time: each visit's event mostly waits for the loading.
-        demo.load(page_load, None, [status, *library_outputs[1:]], api_visibility="private", show_progress="hidden",
-                  concurrency_limit=None)
+        demo.load(page_load, None, [status, *library_outputs[1:], tools_row, tools_note], api_visibility="private",
+                  show_progress="hidden", concurrency_limit=None)
         chat_outputs = [question, transcript, turns, sources, examples]
+        # Questions are not limited by Gradio's queue but by the gate (web/gate.py), which can
+        # say "busy" in the chat and in /ask's error; Gradio's queue would refuse with its own words.
         for trigger in (question.submit, send.click):
-            trigger(respond, [question, turns, only], chat_outputs, api_visibility="private", show_progress="hidden")
+            trigger(respond, [question, turns, only], chat_outputs, api_visibility="private", show_progress="hidden",
+                    concurrency_limit=None)
         for button in example_buttons:
-            button.click(respond, [button, turns, only], chat_outputs, api_visibility="private", show_progress="hidden")
+            button.click(respond, [button, turns, only], chat_outputs, api_visibility="private", show_progress="hidden",
+                         concurrency_limit=None)
         clear_button.click(clear, None, [*chat_outputs, viewer], api_visibility="private", show_progress="hidden")
         viewer.cite(open_source, [turns], [viewer, sources], api_visibility="private", show_progress="hidden")
+        # One change to the library at a time (each is a sync, and syncs take a lock).
         new_files.upload(add_reports, [new_files, only], [*library_outputs, new_files], api_visibility="private",
-                         show_progress_on=[reports_view])
+                         show_progress_on=[reports_view], concurrency_id="library", concurrency_limit=1)
         remove_button.click(remove_reports, [chosen, only], library_outputs, api_visibility="private",
-                            show_progress_on=[reports_view])
-        gr.api(ask, api_name="ask")
+                            show_progress_on=[reports_view], concurrency_id="library", concurrency_limit=1)
+        gr.api(ask, api_name="ask", concurrency_limit=None)
+    # The rest (the viewer: 2 at once; uploads and removals: one sync at a time) waits in
+    # Gradio's queue, which holds at most QUEUE_MAX events.
+    demo.queue(max_size=QUEUE_MAX, default_concurrency_limit=ASK_WORKERS)
 
     def settled():
         """Once loaded, the page is served as it now is: a later visitor never sees the loading
@@ -1018,9 +1057,21 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB) -> "gr.Blocks":
     return demo
 
 
-def launch_options(args, library: Path, index: Path, uploads: Path) -> dict:
+def gradio_auth(users):
+    """Gradio's ``auth`` for ``users`` (web.users.Users): a password is checked (scrypt, ~0.1 s)
+    on a thread, so a login never stalls the server's event loop."""
+    import asyncio
+
+    async def check(name: str, password: str) -> bool:
+        return await asyncio.to_thread(users.check, name, password)
+
+    return check
+
+
+def launch_options(args, library: Path, index: Path, uploads: Path, users=None) -> dict:
     """How the server is launched: loopback unless ``--host``, no share link, file routes limited
-    to the library and the upload folder, uploads capped at ``--max-upload-mb``."""
+    to the library and the upload folder, uploads capped at ``--max-upload-mb``; with ``users``
+    (web.users.Users), the page, its config, the file routes and the API need a login."""
     import gradio as gr
     from starlette.middleware import Middleware
 
@@ -1040,6 +1091,11 @@ def launch_options(args, library: Path, index: Path, uploads: Path) -> dict:
         blocked_paths=[str(index.resolve())],
         max_file_size=args.max_upload_mb * 1024 * 1024,
         app_kwargs={"middleware": [Middleware(FileGuard, folders=[library, uploads])]},
+        auth=gradio_auth(users) if users else None,
+        auth_message="Report QA: log in with the user name and password you were given." if users else None,
+        # Each question waiting for a worker holds a thread (web/gate.py): room for all of them
+        # beside page loads and the viewer (Gradio's default is 40).
+        max_threads=max(40, args.workers + args.max_waiting + 16),
     )
 
 
@@ -1055,17 +1111,87 @@ def _parser() -> argparse.ArgumentParser:
                    help="sentence-transformers model (default: $REPORTQA_MODEL or all-MiniLM-L6-v2)")
     p.add_argument("--max-upload-mb", type=int, default=MAX_UPLOAD_MB,
                    help=f"largest report file accepted for upload, in MB (default {MAX_UPLOAD_MB})")
+    login = p.add_argument_group("login (off unless users are given; see web/users.py)")
+    # No type= on --auth: argparse would echo a value it cannot convert, password and all.
+    login.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
+                       help="a user who may log in (repeatable; also $REPORTQA_AUTH, comma- or newline-separated); "
+                            "visible to other local users in the process list: prefer --auth-file")
+    login.add_argument("--auth-file", type=Path, metavar="FILE", help="a file of users with hashed passwords")
+    login.add_argument("--admin", action="append", default=[], metavar="USER",
+                       help="only admins may add and remove reports (repeatable; or `:admin` in the users file)")
+    login.add_argument("--add-user", nargs=2, metavar=("FILE", "NAME"),
+                       help="add NAME to the users file FILE, or change their password (read without echo; "
+                            "with --admin NAME, as an admin), then exit")
+    load = p.add_argument_group("load")
+    load.add_argument("--workers", type=int, default=ASK_WORKERS,
+                      help=f"questions answered at once (default {ASK_WORKERS}: the work is CPU-bound, about one a core)")
+    load.add_argument("--max-waiting", type=int, default=ASK_WAITING,
+                      help=f"questions that may wait for a worker; the next is told the server is busy (default {ASK_WAITING})")
     return p
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_new_password(name: str) -> str:
+    """A password for ``name``: typed twice without echo on a terminal, else stdin's first line."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("Again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
+def add_user_command(args) -> int:
+    """``--add-user FILE NAME``: add a user to a users file or change their password."""
+    from web.users import UsersError, add_user
+
+    path, name = Path(args.add_user[0]), args.add_user[1]
+    try:
+        new = add_user(path, name, read_new_password(name), admin=name in args.admin)
+    except (UsersError, ValueError, OSError) as exc:
+        print(f"error: {path}: {name!r} not saved: {one_line(exc)}" if not isinstance(exc, UsersError)
+              else f"error: {exc}", file=sys.stderr)
+        return 2
+    role = "admin" if name in args.admin else "user"
+    print(f"{path}: {'added' if new else 'changed the password of'} {role} {name}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.add_user:
+        return add_user_command(args)
     if not 0 < args.port < 65536:
         print(f"error: --port must be between 1 and 65535. Currently, it is {args.port}", file=sys.stderr)
         return 2
     if args.max_upload_mb <= 0:
         print(f"error: --max-upload-mb must be greater than 0. Currently, it is {args.max_upload_mb}", file=sys.stderr)
         return 2
+    if args.workers < 1 or args.max_waiting < 0:
+        print(f"error: --workers must be at least 1 and --max-waiting 0 or more. Currently, they are {args.workers} "
+              f"and {args.max_waiting}", file=sys.stderr)
+        return 2
+    from web.users import UsersError, load_users
+
+    try:
+        users = load_users(args.auth, os.environ.get("REPORTQA_AUTH"), args.auth_file, args.admin)
+    except UsersError as exc:  # never shows a password (web/users.py)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if users is None and not is_loopback(args.host):
+        print(f"warning: --host {args.host} without login: anyone who can reach it can read, add and remove reports; "
+              "give users with --auth-file, --auth or REPORTQA_AUTH", file=sys.stderr, flush=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Uploads land in a private folder of this process (not the machine-wide /tmp/gradio), which
     # is the only place besides the library that the file routes serve from; gone at exit.
@@ -1076,9 +1202,17 @@ def main(argv: list[str] | None = None) -> int:
     # background, after the launch: both are mostly Python holding the GIL, so loading while
     # gradio imports would only delay the page (and not make the first answer sooner).
     startup = Startup(args.library, lambda stage: load_asker(args.library, args.index, args.model, stage))
-    demo = build_app(startup, args.max_upload_mb)
-    demo.launch(**launch_options(args, args.library, args.index, uploads))
-    print(f"Report QA: serving {demo.local_url} (loading the model and the index)", flush=True)
+    demo = build_app(startup, args.max_upload_mb, users, Gate(args.workers, args.max_waiting, ASK_DEADLINE_S))
+    try:
+        demo.launch(**launch_options(args, args.library, args.index, uploads, users))
+    except OSError as exc:  # the address is not this machine's, or the port is taken
+        print(f"error: cannot listen on {args.host}:{args.port}: {one_line(exc)}", file=sys.stderr)
+        return 2
+    login = ""
+    if users:
+        login = f"; login required: {len(users)} user{'s' if len(users) != 1 else ''}"
+        login += f", admins {', '.join(sorted(users.admins))}" if users.admins else ""
+    print(f"Report QA: serving {demo.local_url} (loading the model and the index{login})", flush=True)
     startup.start()
     demo.block_thread()
     return 0
