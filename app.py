@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from web import memory
 from web.gate import Busy, Gate, TooSlow
 
 STARTED = time.monotonic()  # the process's start, near enough: what "ready in N s" counts from
@@ -921,6 +922,7 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB, users=None, gate: Gate 
                 p.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     p.parent.rmdir()  # Gradio's per-upload folder, when empty
+            memory.give_back()  # what the sync freed (web/memory.py)
         return *library_views(message, only, asker), None
 
     def remove_reports(report_ids, only: list, request: gr.Request):
@@ -933,6 +935,7 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB, users=None, gate: Gate 
             asker = startup.wait(API_WAIT_S)
             removed, result = asker.remove(list(report_ids), progress=False, out=lambda line: None)
             message = sync_message("Removed", removed, result)
+            memory.give_back()
         except StartupProblem as exc:
             message = f"Not removed: {exc}"
         except fixable_errors() as exc:
