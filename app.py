@@ -435,6 +435,12 @@ def document_html(report, text: str, citation=None, turn: int | None = None, tot
     )
 
 
+def notice_html(message: str) -> str:
+    """A message of one or more lines (separated by blank lines) as paragraphs of text: it names
+    uploaded files, so it is escaped, never read as Markdown or HTML (``[x](javascript:...).pdf``)."""
+    return "".join(f"<p>{esc(line)}</p>" for line in message.split("\n\n") if line)
+
+
 def viewer_message_html(message: str) -> str:
     """The viewer showing a one-line message instead of a report (e.g. the report was removed)."""
     return (
@@ -807,11 +813,11 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB, users=None, gate: Gate 
         """Status line, reports table, chat filter and remove list after the library changed
         (the last three left as they are without an ``asker``)."""
         if asker is None:
-            return message, gr.skip(), gr.skip(), gr.skip()
+            return notice_html(message), gr.skip(), gr.skip(), gr.skip()
         choices = report_choices(asker)
         ids = {v for _, v in choices}
         return (
-            message,
+            notice_html(message),
             reports_html(asker.reports(), download_url),
             gr.update(choices=choices, value=[v for v in keep if v in ids]),
             gr.update(choices=choices, value=[]),
@@ -1019,7 +1025,7 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB, users=None, gate: Gate 
                                              label="Reports to remove", elem_id="rq-remove-choice")
                         remove_button = gr.Button("Remove from library", variant="stop", elem_id="rq-remove")
                 tools_note = gr.Markdown(NOT_ADMIN.format(verb="add or remove"), visible=False, elem_id="rq-admins-only")
-                library_status = gr.Markdown(elem_id="rq-library-status")
+                library_status = gr.HTML(elem_id="rq-library-status", padding=False)
         viewer = gr.HTML(VIEWER_CLOSED, elem_id="rq-viewer", js_on_load=viewer_js, padding=False)
 
         # Every UI event stays off the API (api_visibility="private"); programs use /ask.

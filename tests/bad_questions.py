@@ -35,6 +35,7 @@ BAD_QUESTIONS: dict[str, str] = {
     "template-braces": "{{7*7}} ${7*7} {% raw %} domestic abuse",
     "iframe-srcdoc": f'<iframe srcdoc="<script>parent.{PWNED}</script>"></iframe>',
     "lone-surrogate": "domestic \ud800 abuse \udfff",
+    "alert": "<script>alert('pwned')</script><img src=x onerror=alert(1)> domestic abuse",
 }
 
 # The normal question the page must still answer after all of the above.

@@ -104,3 +104,12 @@ def test_api_takes_what_a_raw_request_can_carry_without_a_500(seed_server):
     for body in (b'{"data": ["domestic \xff\xfe abuse", null]}', b"not json"):
         assert _call(seed_server.url, body)[0] in (400, 422), body
     assert "Traceback" not in seed_server.output()[logged:]
+
+
+def test_the_library_status_shows_file_names_as_text_not_markdown_or_html():
+    import app
+
+    html = app.notice_html('Not added: [x](javascript:alert(1)).pdf: bad\n\nNot added: <img src=x onerror="alert(1)">.md: bad')
+    assert html == ('<p>Not added: [x](javascript:alert(1)).pdf: bad</p>'
+                    '<p>Not added: &lt;img src=x onerror=&quot;alert(1)&quot;&gt;.md: bad</p>')
+    assert app.notice_html("") == ""
