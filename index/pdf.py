@@ -106,7 +106,7 @@ def _extract(path: Path, data: bytes) -> tuple[list[list[PlacedLine]], dict]:
         for page in reader.pages:
             try:
                 pages.append(_page_lines(page))
-            except FileNotDecryptedError:
+            except (FileNotDecryptedError, MemoryError):  # out of memory is no damaged page: the file is refused
                 raise
             except Exception as exc:  # noqa: BLE001 - one damaged page costs that page only
                 failure = failure or exc

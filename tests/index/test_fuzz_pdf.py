@@ -1,0 +1,61 @@
+"""The PDF reader under fuzzing (bench/fuzz_pdf.py): every input of the quick run ends as a
+report indexed or a documented one-line refusal, within the time limit and the memory cap, the
+index unchanged by each refusal; the run's own checks catch a broken rule; and what fuzzing
+found, as the smallest input. Parsing is real (pypdf in the child process); the embedder is a
+fake, as this is about reading."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.parse import Limits
+from index.read import read_report
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+import fuzz_pdf  # noqa: E402
+
+
+def test_the_quick_fuzz_run_breaks_no_rule():
+    run = subprocess.run([sys.executable, "bench/fuzz_pdf.py", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    lines = run.stdout.strip().splitlines()
+    figures = json.loads(lines[-1])
+    print("\n".join(lines[:-1]))
+    assert run.returncode == 0 and figures["violations"] == [], run.stdout[-4000:] + run.stderr[-2000:]
+    assert figures["inputs"] >= 30 and set(figures["by_kind"]) == set(fuzz_pdf.KINDS)
+    assert figures["outcomes"]["indexed"] and figures["outcomes"]["malformed"]
+    assert not figures["by_kind"]["bomb"].get("indexed")  # every bomb refused: pypdf's limits, the cap or the clock
+    assert 0 < figures["peak_rss_mb"] <= figures["limit_memory_mb"]
+
+
+def test_the_run_flags_what_breaks_a_rule_and_judges_a_plain_refusal(tmp_path):
+    library = fuzz_pdf.Library(tmp_path, Limits(seconds=60, memory=1 << 30))
+    # A copy of the good report is neither indexed nor refused (the same content is indexed once):
+    # the run must say so rather than count it as passed.
+    copy = fuzz_pdf.Mutant(0, "flip", "test", "a copy of the good report", fuzz_pdf.GOOD_REPORT.read_bytes())
+    assert any("unexpected sync result" in p for p in fuzz_pdf.try_one(library, copy).problems)
+    text = fuzz_pdf.Mutant(1, "truncate", "test", "cut before its header", b"Some words but no PDF header.")
+    judged = fuzz_pdf.try_one(library, text)
+    assert (judged.outcome, judged.problems) == ("not a PDF", [])
+    assert judged.message == "mutant-0001-truncate.pdf: named .pdf but is not a PDF — not indexed; check the file"
+
+
+def test_a_page_that_runs_out_of_memory_refuses_the_file_instead_of_dropping_the_page(monkeypatch):
+    # 30 pages each drawing a 70 MB image, under a 1 GB cap: pages 14 to 30 ran out of memory one
+    # by one, each was skipped as a damaged page, and the report was indexed with 13 pages.
+    import index.pdf
+
+    real, seen = index.pdf._page_lines, []
+
+    def page_lines(page):
+        seen.append(page)
+        if len(seen) == 2:
+            raise MemoryError
+        return real(page)
+
+    monkeypatch.setattr(index.pdf, "_page_lines", page_lines)
+    with pytest.raises(MemoryError):
+        read_report(fuzz_pdf.GOOD_REPORT)
