@@ -78,3 +78,32 @@ def seed_server(seed_server_booting):
 
     wait_until_up(seed_server_booting, STARTUP_TIMEOUT)
     return seed_server_booting
+
+
+LOGIN_PASSWORDS = {"alice": "alice-Pw-7731", "bob": "bob-Pw-2209", "carol": "carol-Pw-5150"}
+
+
+@pytest.fixture(scope="session")
+def login_server(tmp_path_factory):
+    """A real ``app.py`` with login on, shared by tests/test_login.py and the browser's login test:
+    alice from ``--auth`` and named by ``--admin``, bob from ``REPORTQA_AUTH`` (not an admin),
+    carol an admin in a users file; one worker and one question waiting, so that a burst of
+    questions meets "busy". Its own copy of seeds/ (tests add and remove a report)."""
+    from helpers_app import start_app
+    from web.users import add_user
+
+    tmp = tmp_path_factory.mktemp("login_server")
+    library = tmp / "library"
+    shutil.copytree(SEEDS, library)
+    add_user(tmp / "users.txt", "carol", LOGIN_PASSWORDS["carol"], admin=True)
+    env = pytest.MonkeyPatch()
+    env.setenv("REPORTQA_AUTH", f"bob:{LOGIN_PASSWORDS['bob']}")
+    try:
+        running = start_app(library, tmp / "index", tmp / "app.log", "--auth", f"alice:{LOGIN_PASSWORDS['alice']}",
+                            "--auth-file", str(tmp / "users.txt"), "--admin", "alice",
+                            "--workers", "1", "--max-waiting", "1")
+    finally:
+        env.undo()
+    running.library, running.passwords = library, LOGIN_PASSWORDS
+    yield running
+    running.stop()

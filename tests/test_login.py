@@ -1,14 +1,13 @@
 """Login, admins and the busy message on a real app.py: raw HTTP (httpx) and gradio_client, with
 and without credentials. Writes the table of refused requests to tests/artifacts/login-refusals.md.
 
-One server for the module: users from all three sources (``--auth``, ``REPORTQA_AUTH``, a users
-file), ``--admin alice`` plus carol's ``:admin`` in the file, and one worker with one question
-waiting, so that a burst of questions meets "busy".
+One server (``login_server`` in conftest.py): users from all three sources (``--auth``,
+``REPORTQA_AUTH``, a users file), ``--admin alice`` plus carol's ``:admin`` in the file, and one
+worker with one question waiting, so that a burst of questions meets "busy".
 """
 import contextlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -17,13 +16,13 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
-from helpers_app import ROOT, free_port, start_app
+from conftest import LOGIN_PASSWORDS
+from helpers_app import ROOT, free_port
 from helpers_events import call_event, find_event, login, upload
 from web.gate import BUSY
-from web.users import add_user
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-PASSWORDS = {"alice": "alice-Pw-7731", "bob": "bob-Pw-2209", "carol": "carol-Pw-5150"}
+PASSWORDS = LOGIN_PASSWORDS
 QUESTION = "How does the force deal with domestic abuse?"
 NOT_ADMIN = "Only an admin can {verb} reports"
 
@@ -39,22 +38,8 @@ def table():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("login_server")
-    library = tmp / "library"
-    shutil.copytree(ROOT / "seeds", library)
-    add_user(tmp / "users.txt", "carol", PASSWORDS["carol"], admin=True)
-    env = pytest.MonkeyPatch()
-    env.setenv("REPORTQA_AUTH", f"bob:{PASSWORDS['bob']}")
-    try:
-        running = start_app(library, tmp / "index", tmp / "app.log", "--auth", f"alice:{PASSWORDS['alice']}",
-                            "--auth-file", str(tmp / "users.txt"), "--admin", "alice",
-                            "--workers", "1", "--max-waiting", "1")
-    finally:
-        env.undo()
-    running.library = library
-    yield running
-    running.stop()
+def server(login_server):
+    return login_server
 
 
 def text(status: str) -> str:
