@@ -36,6 +36,17 @@ def test_every_pin_has_the_sha256_of_a_file():
     assert "torch" in PINNED and "pip-audit" in PINNED and PINNED["hypothesis"].version == "6.170.17"
 
 
+@pytest.mark.parametrize("text, message", [
+    ("numpy>=2\n", "lock.txt: 'numpy>=2' is not name==version; pin it to one version"),
+    ("PyYAML==6.0.4\npyyaml==6.0.3\n", "lock.txt: pyyaml is pinned twice (6.0.4, 6.0.3); keep one line"),
+])
+def test_read_lock_refuses_what_require_hashes_cannot_install(tmp_path, text, message):
+    (tmp_path / "lock.txt").write_text(text)
+    with pytest.raises(ValueError) as refused:
+        read_lock(tmp_path / "lock.txt")
+    assert str(refused.value) == message
+
+
 def test_the_venv_holds_what_the_lock_pins():
     problems = []
     for pin in PINS:

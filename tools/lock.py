@@ -68,7 +68,11 @@ def read_lock(path: Path = LOCK) -> list[Pin]:
         if not pinned or not version or not name:
             raise ValueError(f"{path.name}: {requirement!r} is not name==version; pin it to one version")
         hashes = tuple(o.removeprefix("--hash=") for o in options if o.startswith("--hash="))
-        pins.append(Pin(name, version, hashes))
+        pin = Pin(name, version, hashes)
+        twice = [p for p in pins if p.key == pin.key]
+        if twice:
+            raise ValueError(f"{path.name}: {pin.key} is pinned twice ({twice[0].version}, {version}); keep one line")
+        pins.append(pin)
     return pins
 
 
@@ -130,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pins = read_lock(args.lock)
         resolved = resolve(pins)
-    except (ValueError, OSError, subprocess.CalledProcessError) as e:
+    except (ValueError, OSError) as e:
         print(f"lock: {e}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError:
+        print(f"lock: pip cannot resolve the pins of {args.lock.name} (its error above); mend the line it names",
+              file=sys.stderr)
         return 2
     before = {p.key: p for p in pins}
     after = {p.key: p for p in resolved}
