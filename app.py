@@ -1067,12 +1067,16 @@ def build_app(asker, max_upload_mb: int = MAX_UPLOAD_MB, users=None, gate: Gate 
 
 
 def gradio_auth(users):
-    """Gradio's ``auth`` for ``users`` (web.users.Users): a password is checked (scrypt, ~0.1 s)
-    on a thread, so a login never stalls the server's event loop."""
+    """Gradio's ``auth`` for ``users`` (web.users.Users): a password is checked (scrypt, ~0.1 s
+    and 16 MiB) on a thread, so a login never stalls the server's event loop, and one at a time,
+    so a flood of login attempts takes one core at most and questions keep the other."""
     import asyncio
 
+    one_at_a_time = asyncio.Semaphore(1)
+
     async def check(name: str, password: str) -> bool:
-        return await asyncio.to_thread(users.check, name, password)
+        async with one_at_a_time:
+            return await asyncio.to_thread(users.check, name, password)
 
     return check
 

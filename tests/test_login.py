@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 import httpx
 import pytest
@@ -213,3 +214,29 @@ def test_add_user_reads_the_password_from_stdin_and_never_prints_it(tmp_path):
 
     (user,) = read_users_file(users)
     assert user.admin and verify_password("dana-Pw-4242", user.hashed)
+
+
+def test_passwords_are_checked_one_at_a_time_off_the_event_loop():
+    import asyncio
+    import time
+
+    import app
+
+    class Users:
+        running, most, threads = 0, 0, set()
+
+        def check(self, name, password):
+            Users.running += 1
+            Users.most = max(Users.most, Users.running)
+            Users.threads.add(threading.get_ident())
+            time.sleep(0.02)
+            Users.running -= 1
+            return password == "right"
+
+    check = app.gradio_auth(Users())
+
+    async def flood():
+        return await asyncio.gather(*(check("bob", "right" if i % 2 else "wrong") for i in range(6)))
+
+    assert asyncio.run(flood()) == [False, True] * 3
+    assert Users.most == 1 and threading.get_ident() not in Users.threads
