@@ -143,6 +143,7 @@ def percentile(values: list[float], q: int) -> float:
 
 
 def run(users: int, per_user: int, time_limit: float, workers: int | None, seed: int = 7) -> dict:
+    from app import ASK_WORKERS
     from helpers_app import start_app
 
     tmp = Path(tempfile.mkdtemp(prefix="reportqa-load-"))
@@ -191,8 +192,9 @@ def run(users: int, per_user: int, time_limit: float, workers: int | None, seed:
         idle_cpu = cpu_seconds(server.process.pid) - cpu_before
         from gradio_client import Client
 
+        client = Client(server.url, verbose=False)
         after = time.perf_counter()
-        next_answer = Client(server.url, verbose=False).predict("How are missing children handled?", api_name="/ask")
+        next_answer = client.predict("How are missing children handled?", api_name="/ask")
         next_ms = (time.perf_counter() - after) * 1000
         alive = server.process.poll() is None
     finally:
@@ -203,7 +205,7 @@ def run(users: int, per_user: int, time_limit: float, workers: int | None, seed:
     latencies = [x for u in crowd for x in u.latencies]
     failures = [f for u in crowd for f in u.failures]
     return {
-        "users": users, "questions_per_user": per_user, "workers": workers or 2, "time_limit_s": time_limit,
+        "users": users, "questions_per_user": per_user, "workers": workers or ASK_WORKERS, "time_limit_s": time_limit,
         "requests": len(latencies) + len(warm_latencies), "failed": len(failures),
         "busy": sum("busy" in f for f in failures), "failures_sample": failures[:3],
         "not_asked": sum(u.not_asked for u in crowd),
