@@ -37,12 +37,17 @@ def _searchable(char: str) -> str:
     return " " if kind == "Cc" else "" if kind in ("Cf", "Cs") else char
 
 
-def check_question(question: str) -> str:
-    """The question as it is searched: whitespace runs made one space; control characters (NUL,
+def clean_question(text: str) -> str:
+    """A question as it is searched: whitespace runs made one space; control characters (NUL,
     escape sequences) spaces; invisible format characters (zero-width, bidi overrides) and lone
-    surrogates (not text: the tokenizer refuses them) dropped.
+    surrogates (not text: the tokenizer refuses them) dropped."""
+    return " ".join("".join(map(_searchable, text)).split())
 
-    :raises QuestionError: nothing is left, or more than ``MAX_QUESTION_CHARS`` characters.
+
+def check_question(question: str) -> str:
+    """The question cleaned (:func:`clean_question`) and checked.
+
+    :raises QuestionError: not text, nothing is left, or more than ``MAX_QUESTION_CHARS`` characters.
     """
     empty = QuestionError("Empty question: type a question about the reports.")
     if question is None:
@@ -54,7 +59,7 @@ def check_question(question: str) -> str:
         raise QuestionError(
             f"Question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}: shorten it."
         )
-    question = " ".join("".join(map(_searchable, question)).split())
+    question = clean_question(question)
     if not question:
         raise empty
     return question
@@ -200,7 +205,8 @@ class Asker:
             domestic abuse?", "what did the 2019 report say?") is searched with it in mind.
         """
         question = check_question(question)
-        query = followup.retrieval_query(question, previous)
+        # the previous question as it was typed (the chat keeps it so): cleaned the same way
+        query = followup.retrieval_query(question, clean_question(previous) if isinstance(previous, str) else None)
         if not reports:
             reports = sorted(followup.mentioned_reports(question, [e.report for e in self.loaded().entries.values()])) or None
         index = self.loaded()

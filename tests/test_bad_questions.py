@@ -53,6 +53,14 @@ def test_qa_answers_abstains_or_refuses_in_one_line(seed_asker, name):
     json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")
 
 
+@pytest.mark.slow
+def test_a_follow_up_to_a_question_typed_with_odd_characters_is_answered(seed_asker):
+    # The chat passes the previous question as it was typed, and a follow-up is searched with it.
+    for name in ("lone-surrogate", "nul", "control-chars", "zero-width", "hebrew-with-rtl-override", "emoji"):
+        answer = seed_asker.ask("and what about missing children?", previous=BAD_QUESTIONS[name])
+        assert answer.citations, name
+
+
 @pytest.fixture(scope="module")
 def client(seed_server):
     return Client(seed_server.url, verbose=False)
