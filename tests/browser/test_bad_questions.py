@@ -90,7 +90,7 @@ def test_bad_questions_and_a_markup_title_stay_text_and_the_page_still_works(bro
         assert "domestic abuse is poor" in chat.target.inner_text()
         chat.close_viewer()
 
-        # A refused upload's name is in the status line (Markdown): shown, not rendered.
+        # A refused upload's name is in the status line: shown as text, not read as Markdown.
         chat.tab("Reports")
         chat.page.locator("#rq-upload input[type=file]").set_input_files(
             [{"name": FAKE_PDF, "mimeType": "application/pdf", "buffer": b"not a PDF"}])
