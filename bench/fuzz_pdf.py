@@ -9,7 +9,8 @@ and from small PDFs built here, by seven kinds of mutation:
 - ``nested-flate``: a page's text compressed 2 to 300 times over (``/Filter [/FlateDecode ...]``);
 - ``bomb``: streams that inflate to hundreds of MB or more: one stream, a stream inside a
   stream, the same big stream drawn 60 times, pages that each draw a 70 MB image (each page
-  under pypdf's limit, gigabytes together), 35 MB of operators;
+  under pypdf's limit, gigabytes together), 35 MB of operators; and work that grows with the
+  square of the text: one sentence 200 pages long (a report to index, in time);
 - ``xref-loop``: cross-reference sections whose ``/Prev`` points at themselves or at each other
   (built, and written into the corpus files), ``startxref`` pointing at itself;
 - ``cycle``: a page tree that contains itself, kids and parents in a loop, references that
@@ -25,7 +26,8 @@ report's segment files intact) and the bad file is reported, not indexed. An inp
 a rule is written to bench/out/fuzz-pdf/ to reproduce it.
 
 It prints a table of inputs by kind and outcome, the errors by cause, the slowest inputs, and
-then one JSON line; it exits 1 if any rule was broken.
+then one JSON line; it exits 1 if any rule was broken. ``--list`` prints each input as it is
+tried, ``--records FILE`` writes each as a JSON line.
 """
 from __future__ import annotations
 
@@ -167,6 +169,26 @@ def image_pages(pages: int, mb: int) -> bytes:
     return build(objects)
 
 
+_PROSE = b"and the inspectors found that children in care were safe while leaders knew their services well".split()
+
+
+def run_on_pages(pages: int, lines: int = 40) -> bytes:
+    """A PDF of ``pages`` full pages of one sentence that never ends: no full stop, no gap, each
+    page carrying on the last, so the reader makes one paragraph of it all."""
+    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 4: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    kids = []
+    for n in range(pages):
+        page, content = 10 + 2 * n, 11 + 2 * n
+        kids.append(b"%d 0 R" % page)
+        text = b" 0 -14 Td ".join(b"(%s) Tj" % b" ".join(_PROSE[(7 * n + 3 * i + j) % len(_PROSE)] for j in range(10))
+                                  for i in range(lines))
+        objects[page] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+                         b"/Contents %d 0 R >>" % content)
+        objects[content] = stream(flate(b"BT /F1 10 Tf 72 760 Td " + text + b" ET"), 1)
+    objects[2] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), pages)
+    return build(objects)
+
+
 # --- mutations -------------------------------------------------------------------------------
 # Each takes the random generator, the seed file's bytes, the run's scale (1 quick, 4 full) and
 # how many of its kind came before (the built ones take their variants in turn, so a short run
@@ -206,7 +228,7 @@ def nested_flate(rnd: random.Random, data: bytes, scale: int, turn: int) -> tupl
 
 
 def bomb(rnd: random.Random, data: bytes, scale: int, turn: int) -> tuple[str, bytes, bool]:
-    variant = ("one", "nested", "drawn 60 times", "pages of images", "operators")[turn % 5]
+    variant = ("one", "nested", "drawn 60 times", "pages of images", "operators", "endless sentence")[turn % 6]
     if variant == "one":
         size = (256 if scale > 1 else 128) << 20
         return f"a stream inflating to {size >> 20} MB", build(one_page(stream(spaces_inflating_to(size), 1))), False
@@ -223,6 +245,9 @@ def bomb(rnd: random.Random, data: bytes, scale: int, turn: int) -> tuple[str, b
     if variant == "pages of images":
         pages = 60 if scale > 1 else 30
         return f"{pages} pages, each a 70 MB image", image_pages(pages, 70), False
+    if variant == "endless sentence":
+        pages = 200 if scale > 1 else 40
+        return f"one sentence {pages} pages long", run_on_pages(pages), False
     ops = b"q Q " * (35_000_000 // 4)
     return "35 MB of q/Q operators", build(one_page(stream(flate(ops), 1))), False
 
@@ -402,6 +427,12 @@ class Outcome:
     peak_rss: int
     problems: list[str] = field(default_factory=list)
 
+    def record(self) -> dict:
+        m = self.mutant
+        return {"input": m.name, "kind": m.kind, "seed": m.seed, "detail": m.detail, "outcome": self.outcome,
+                "message": self.message, "seconds": round(self.seconds, 2), "peak_rss_mb": self.peak_rss >> 20,
+                "problems": self.problems}
+
 
 def try_one(library: Library, mutant: Mutant) -> Outcome:
     """Add the mutant to the library, sync, judge what happened, and take it out again."""
@@ -483,8 +514,7 @@ def report(outcomes: list[Outcome], limits: Limits, seconds: float, seed: int, q
                 [[f"{o.mutant.kind}: {o.mutant.detail} ({o.mutant.seed})", f"{o.seconds:.1f}", o.outcome,
                   o.peak_rss >> 20] for o in slowest]))
     peaks = [o.peak_rss for o in outcomes if o.peak_rss]
-    violations = [{"input": o.mutant.name, "kind": o.mutant.kind, "seed": o.mutant.seed, "detail": o.mutant.detail,
-                   "problems": o.problems} for o in outcomes if o.problems]
+    violations = [o.record() for o in outcomes if o.problems]
     print()
     for v in violations:
         print(f"VIOLATION {v['input']} ({v['detail']}, from {v['seed']}): {'; '.join(v['problems'])}")
@@ -512,14 +542,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few dozen inputs from tests/data, in seconds")
     parser.add_argument("--seed", type=int, default=20261202, help="the random seed (same seed, same inputs)")
-    parser.add_argument("--count", type=int, help="inputs to try (default 35 quick, 600 full)")
+    parser.add_argument("--count", type=int, help="inputs to try (default 42 quick, 600 full)")
     parser.add_argument("--budget", type=float, help="stop making inputs after this many seconds (default 300; quick 120)")
     parser.add_argument("--seconds", type=float, help="parse time allowed per file (default 10; quick 3)")
     parser.add_argument("--memory-mb", type=int, help="address space allowed to the parser (default 1024; quick 512)")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of seed PDFs (full run)")
     parser.add_argument("--list", action="store_true", help="print each input's outcome as it is tried")
+    parser.add_argument("--records", type=Path, help="write each input's outcome to this file, one JSON line each")
     args = parser.parse_args(argv)
-    count = args.count or (35 if args.quick else 600)
+    count = args.count or (42 if args.quick else 600)
     budget = args.budget or (120.0 if args.quick else 300.0)
     limits = Limits(seconds=args.seconds or (3.0 if args.quick else 10.0),
                     memory=(args.memory_mb or (512 if args.quick else 1024)) << 20)
@@ -543,6 +574,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.list:
                 print(f"{mutant.name} {mutant.detail} ({mutant.seed}): {outcome.outcome} in {outcome.seconds:.1f} s, "
                       f"{outcome.peak_rss >> 20} MB; {outcome.message}", flush=True)
+            if args.records:
+                with args.records.open("a") as f:
+                    f.write(json.dumps(outcome.record()) + "\n")
             if outcome.problems:
                 OUT.mkdir(parents=True, exist_ok=True)
                 (OUT / mutant.name).write_bytes(mutant.data)

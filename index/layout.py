@@ -422,25 +422,50 @@ def _continues(last: Paragraph, first: Paragraph, width: int) -> bool:
     return not _heading_like(first, width) and not last.last_line.endswith(":")
 
 
+def _tail(parts: list[str], stop) -> str:
+    """The end of the text ``parts`` make, back to where ``stop(text)`` holds, without joining
+    them all: an item can run to thousands of lines (a report whose sentences never end)."""
+    text = ""
+    for part in reversed(parts):
+        text = part + text
+        if stop(text):
+            break
+    return text
+
+
 def _render_item(item: list[tuple[str, int]], vocabulary: Vocabulary, offset: int,
                  starts: dict[int, int]) -> str:
     """One item's lines joined; notes in ``starts`` where each page's text begins."""
-    text = ""
+    parts: list[str] = []
+    length = 0
     for line, page in item:
-        if not text:
+        end = _tail(parts, lambda t: len(t) >= 2)[-2:]
+        if not parts:
             piece = line
-        elif re.search(r"[A-Za-z]-$", text):  # "investi-" + "gation", "well-" + "matched"
-            piece = vocabulary.join(text, line)[len(text) - 1:]
-            text = text[:-1]
-        elif text.endswith("\u00ad"):  # a soft hyphen: the typesetter's, never the author's
-            text, piece = text[:-1], line
-        elif re.search(r"\S[–—]$|\d-$", text):  # "2014–" + "15", "incentives—" + "such"
+        elif re.search(r"[A-Za-z]-$", end):  # "investi-" + "gation", "well-" + "matched"
+            word = _tail(parts, lambda t: " " in t)
+            word = word[word.rfind(" ") + 1:]
+            piece = vocabulary.join(word, line)[len(word) - 1:]
+            parts, length = _drop_last_char(parts), length - 1
+        elif end.endswith("\u00ad"):  # a soft hyphen: the typesetter's, never the author's
+            piece = line
+            parts, length = _drop_last_char(parts), length - 1
+        elif re.search(r"\S[–—]$|\d-$", end):  # "2014–" + "15", "incentives—" + "such"
             piece = line
         else:
             piece = " " + line
-        starts.setdefault(page, offset + len(text) + len(piece) - len(line))
-        text += piece
-    return text
+        starts.setdefault(page, offset + length + len(piece) - len(line))
+        parts.append(piece)
+        length += len(piece)
+    return "".join(parts)
+
+
+def _drop_last_char(parts: list[str]) -> list[str]:
+    while parts and not parts[-1]:
+        parts.pop()
+    if parts:
+        parts[-1] = parts[-1][:-1]
+    return parts
 
 
 def _join_across_pages(paragraphs: list[Paragraph], page_paras: list[Paragraph], number: int, width: int) -> None:
