@@ -160,7 +160,31 @@ def is_note(block: str) -> bool:
     return bool(_NOTE_START.match(block))
 
 
-def paragraphs(text: str, notes: list[list[int]] | None = None) -> list[tuple[int, int, str | None]]:
+class Spans:
+    """``[start, end]`` spans of a report's text (footnotes, tables), sorted once so that what
+    lies around a passage is found without going through them all: a report of thousands of
+    pages can have tens of thousands of notes, asked about for each of as many passages."""
+
+    def __init__(self, spans):
+        self._spans = sorted((s, e) for s, e in spans if e > s)
+        self._starts = [s for s, _ in self._spans]
+        self._longest = max((e - s for s, e in self._spans), default=0)
+
+    def _around(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The spans that can overlap ``[start, end)``: those starting before ``end`` and after
+        ``start`` less the longest span's length."""
+        return self._spans[bisect.bisect_left(self._starts, start - self._longest):bisect.bisect_left(self._starts, end)]
+
+    def holds(self, start: int, end: int) -> bool:
+        """Whether one span holds all of ``[start, end)``."""
+        return any(s <= start and end <= e for s, e in self._around(start, end))
+
+    def covered(self, start: int, end: int) -> int:
+        """How many characters of ``[start, end)`` the spans cover (counted once per span)."""
+        return sum(max(0, min(end, e) - max(start, s)) for s, e in self._around(start, end))
+
+
+def paragraphs(text: str, notes: list[list[int]] | Spans | None = None) -> list[tuple[int, int, str | None]]:
     """Paragraph spans with their own numbers, after joining introducers and dropping
     furniture and repeats.
 
@@ -171,11 +195,11 @@ def paragraphs(text: str, notes: list[list[int]] | None = None) -> list[tuple[in
     seen: set[str] = set()
     pending: list[tuple[int, int]] = []  # introducers waiting for their paragraph
     kept = [(s, e) for s, e in blocks(text) if not is_furniture(text[s:e])]
-    notes = notes or []
+    notes = notes if isinstance(notes, Spans) else Spans(notes or [])
     for i, (start, end) in enumerate(kept):
         block = text[start:end]
         last = i == len(kept) - 1
-        note = any(s <= start and end <= e for s, e in notes)
+        note = notes.holds(start, end)
         if introduces_next(block) and not last and not note:
             pending.append((start, end))
             continue
@@ -225,14 +249,15 @@ def chunk(
     if max_tokens < 16:
         raise ValueError(f"max_tokens must be at least 16. Currently, max_tokens is {max_tokens}")
     text = report.text
-    notes = [*report.footnotes, *([[s, e] for s, e in blocks(text) if is_note(text[s:e])] if report.page_starts else [])]
+    notes = Spans([*report.footnotes, *([[s, e] for s, e in blocks(text) if is_note(text[s:e])] if report.page_starts else [])])
+    tables = Spans(report.tables)
     sections = section_headings(text)
     section_ends = [end for end, _ in sections]
     passages = []
     for paragraph, (start, end, number) in enumerate(paragraphs(text, notes), start=1):
         for part, (s, e) in enumerate(_split_long(text, start, end, max_tokens, count_tokens), start=1):
             in_force = bisect.bisect_right(section_ends, e) - 1  # headings ending within the passage count
-            kind = passage_kind(report, s, e, notes)
+            kind = passage_kind(report, s, e, notes, tables)
             # A table's rows are its sentences: each is embedded, so "overall grade" can reach the
             # row "Overall effectiveness Outstanding" that the table as a whole buries.
             units = _lines(text, s, e) if kind == "table" else split_sentences(text, s, e)
@@ -264,10 +289,6 @@ def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _covered(spans: list[list[int]], start: int, end: int) -> int:
-    return sum(max(0, min(end, e) - max(start, s)) for s, e in spans)
-
-
 def set_line_by_line(block: str) -> bool:
     """Whether a block's lines were set one by one (three or more, half of them 8 words or fewer):
     a table or a list, not wrapped prose."""
@@ -275,18 +296,22 @@ def set_line_by_line(block: str) -> bool:
     return len(lines) >= 3 and 2 * sum(len(_WORD.findall(line)) <= 8 for line in lines) >= len(lines)
 
 
-def passage_kind(report: ReportText, start: int, end: int, notes: list[list[int]] | None = None) -> str:
+def passage_kind(report: ReportText, start: int, end: int, notes: list[list[int]] | Spans | None = None,
+                 tables: Spans | None = None) -> str:
     """What a passage is: "footnote" when most of it is footnote text (``notes``, else the spans
     the layout reader marked), "reference" for an entry of a reference list, "table" for a table or
     list set line by line (as the layout reader marked it, or in a text file by its lines),
-    "heading" for a heading with no text after it, else "text"."""
+    "heading" for a heading with no text after it, else "text". ``tables`` is ``report.tables``
+    as :class:`Spans`, when the caller has made it."""
     block = report.text[start:end]
     size = max(1, end - start)
-    if 2 * _covered(report.footnotes if notes is None else notes, start, end) >= size:
+    notes = notes if isinstance(notes, Spans) else Spans(report.footnotes if notes is None else notes)
+    if 2 * notes.covered(start, end) >= size:
         return "footnote"
     if report.page_starts is not None and _REFERENCE.match(block):
         return "reference"
-    if set_line_by_line(block) and (report.page_starts is None or 2 * _covered(report.tables, start, end) >= size):
+    tables = tables or Spans(report.tables)
+    if set_line_by_line(block) and (report.page_starts is None or 2 * tables.covered(start, end) >= size):
         return "table"
     return "heading" if is_heading(block) else "text"
 

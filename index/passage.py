@@ -1,6 +1,7 @@
 """The records that flow through indexing: a report's text, its metadata, its passages."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 
@@ -71,16 +72,11 @@ class ReportText:
         return None
 
     def page_at(self, offset: int) -> int | None:
-        """The 1-based page holding character ``offset``, or None for files without pages."""
+        """The 1-based page holding character ``offset``, or None for files without pages
+        (``page_starts`` ascend, as the reader makes them)."""
         if self.page_starts is None:
             return None
-        page = 1
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i + 1
-            else:
-                break
-        return page
+        return max(1, bisect.bisect_right(self.page_starts, offset))
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,20 @@ def test_a_paragraph_hundreds_of_pages_long_is_joined_in_linear_time():
     text, page_starts, _ = assemble(strip_running_lines(pages))
     assert "\n" not in text and len(page_starts) == 200
     assert time.perf_counter() - started < 5
+
+
+def test_a_report_of_thousands_of_pages_and_notes_is_chunked_in_linear_time():
+    # Chunking runs in the sync's own process, beyond the parser's time limit: each block was
+    # checked against every note and each passage's page found by walking the pages, so 8,000
+    # notes on 4,000 pages took ~20 s, and a 3,000-page report with 20 notes a page half an hour.
+    from index.chunk import chunk
+    from index.passage import ReportText
+
+    notes = [f"{i % 90 + 1} Source: Ofsted data for area {i} of the report, see the annex" for i in range(8000)]
+    text = "\n\n".join(notes)
+    starts = [i * (len(notes[0]) + 3) for i in range(4000)]
+    started = time.perf_counter()
+    passages = chunk("r", ReportText(text, page_starts=starts))
+    assert len(passages) == 8000 and {p.kind for p in passages} == {"footnote"}
+    assert passages[-1].page == 4000 and passages[0].page == 1
+    assert time.perf_counter() - started < 5
