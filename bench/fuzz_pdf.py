@@ -2,7 +2,7 @@
 about five minutes), or `--quick` for a few dozen in seconds (`make test` runs it).
 
 Inputs are made from the PDFs of ../shared/corpus/pdf-edge-cases (the quick run: from tests/data)
-and from small PDFs built here, by seven kinds of mutation:
+and from small PDFs built here, by eight kinds of mutation:
 
 - ``flip``: a few bytes anywhere flipped; ``stream-flip``: bytes inside a stream's data flipped
   (compressed data, mostly); ``truncate``: the file cut short;
@@ -15,7 +15,9 @@ and from small PDFs built here, by seven kinds of mutation:
   (built, and written into the corpus files), ``startxref`` pointing at itself;
 - ``cycle``: a page tree that contains itself, kids and parents in a loop, references that
   resolve to each other, a stream whose ``/Length`` is itself, a form that draws itself,
-  arrays nested 100,000 deep.
+  arrays nested 100,000 deep;
+- ``unicode-map``: a font's map to Unicode giving halves of UTF-16 pairs, ranges of 65,536 and
+  4 billion codes, random bytes.
 
 Each input goes through a real sync (parsing in the child process of index.parse, within the
 limits below; a fake embedder, since this is about reading) into an index that already holds a
@@ -66,7 +68,7 @@ GOOD_REPORT = DATA / "80468_essex__ilacs_07-january-2019.pdf"
 QUICK_SEEDS = ("crazyones.pdf", "T01_001_header-invalid-major-version.pdf", "r6-empty-password.pdf",
                "imagemagick-lzw.pdf")
 OUT = ROOT / "bench" / "out" / "fuzz-pdf"
-KINDS = ("flip", "stream-flip", "truncate", "nested-flate", "bomb", "xref-loop", "cycle")
+KINDS = ("flip", "stream-flip", "truncate", "nested-flate", "bomb", "xref-loop", "cycle", "unicode-map")
 MAX_SEED_BYTES = 1_000_000  # larger corpus files take seconds each to parse: they add time, not cases
 SLACK_SECONDS = 5.0  # beyond the time limit: stopping the child, the sync's own work
 
@@ -307,8 +309,25 @@ def cycle(rnd: random.Random, data: bytes, scale: int, turn: int) -> tuple[str, 
     return variant, build(page), False
 
 
+_CMAP = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Fuzz def 1 begincodespacerange "
+         b"<00> <FF> endcodespacerange %s endcmap CMapName currentdict /CMap defineresource pop end end")
+
+
+def unicode_map(rnd: random.Random, data: bytes, scale: int, turn: int) -> tuple[str, bytes, bool]:
+    variant = ("half a UTF-16 pair", "4 billion codes", "65,536 codes", "random bytes")[turn % 4]
+    entries = {
+        "half a UTF-16 pair": b"2 beginbfchar <41> <D800> <42> <DC00> endbfchar",
+        "4 billion codes": b"1 beginbfrange <00000000> <FFFFFFFF> <0041> endbfrange",
+        "65,536 codes": b"1 beginbfrange <0000> <FFFF> <0041> endbfrange",
+    }.get(variant) or bytes(rnd.randrange(256) for _ in range(2000))
+    page = one_page(stream(b"BT /F1 12 Tf 72 720 Td (The inspectors found AB children were safe and well supported) Tj ET"))
+    page[4] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"
+    page[6] = stream(_CMAP % entries)
+    return f"a font's map to Unicode: {variant}", build(page), False
+
+
 MUTATIONS = {"flip": flip, "stream-flip": stream_flip, "truncate": truncate, "nested-flate": nested_flate,
-             "bomb": bomb, "xref-loop": xref_loop, "cycle": cycle}
+             "bomb": bomb, "xref-loop": xref_loop, "cycle": cycle, "unicode-map": unicode_map}
 
 
 @dataclass(frozen=True)
@@ -542,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few dozen inputs from tests/data, in seconds")
     parser.add_argument("--seed", type=int, default=20261202, help="the random seed (same seed, same inputs)")
-    parser.add_argument("--count", type=int, help="inputs to try (default 42 quick, 600 full)")
+    parser.add_argument("--count", type=int, help="inputs to try (default 48 quick, 600 full)")
     parser.add_argument("--budget", type=float, help="stop making inputs after this many seconds (default 300; quick 120)")
     parser.add_argument("--seconds", type=float, help="parse time allowed per file (default 10; quick 3)")
     parser.add_argument("--memory-mb", type=int, help="address space allowed to the parser (default 1024; quick 512)")
@@ -550,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print each input's outcome as it is tried")
     parser.add_argument("--records", type=Path, help="write each input's outcome to this file, one JSON line each")
     args = parser.parse_args(argv)
-    count = args.count or (42 if args.quick else 600)
+    count = args.count or (48 if args.quick else 600)
     budget = args.budget or (120.0 if args.quick else 300.0)
     limits = Limits(seconds=args.seconds or (3.0 if args.quick else 10.0),
                     memory=(args.memory_mb or (512 if args.quick else 1024)) << 20)

@@ -27,6 +27,9 @@ _BULLET_GLYPH = re.compile(
 )
 _ODD_SPACE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\u200b\u200c\u200d\ufeff]")
+# Half a UTF-16 pair on its own (a font's broken map to Unicode gives them): no character, and
+# text holding one cannot be written as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r" {2,}")
 # "12. Text", "3.36. Text": a paragraph the report numbers (the text after it is not lower case).
 _NUMBERED = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.\s+[^\sa-z]")
@@ -148,8 +151,9 @@ class Vocabulary:
 
 def normalise_line(line: str) -> str:
     """One line cleaned: odd spaces to plain ones, runs of spaces collapsed, ends stripped,
-    symbol-font bullets to "• ". A line of only whitespace becomes ""."""
-    line = _INVISIBLE.sub("", _ODD_SPACE.sub(" ", line)).strip()
+    symbol-font bullets to "• ", halves of UTF-16 pairs to "\ufffd". A line of only whitespace
+    becomes ""."""
+    line = _SURROGATE.sub("\ufffd", _INVISIBLE.sub("", _ODD_SPACE.sub(" ", line))).strip()
     line = _BULLET_GLYPH.sub(BULLET + " ", line)
     if line.rstrip() == BULLET:  # the substitution above left "• ": a bullet with no item is no line
         return ""

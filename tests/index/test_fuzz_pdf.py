@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from index.parse import Limits
+from index.parse import Limits, Parser
 from index.read import read_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +97,13 @@ def test_a_report_of_thousands_of_pages_and_notes_is_chunked_in_linear_time():
     assert len(passages) == 8000 and {p.kind for p in passages} == {"footnote"}
     assert passages[-1].page == 4000 and passages[0].page == 1
     assert time.perf_counter() - started < 5
+
+
+def test_a_font_mapping_to_half_a_utf16_pair_is_read_not_a_parser_crash(tmp_path):
+    # The text held a lone surrogate, which cannot be written as UTF-8: the parsing child died
+    # sending it ("the PDF parser crashed (exit 1)") and the whole report was refused.
+    pdf = tmp_path / "broken-map.pdf"
+    pdf.write_bytes(fuzz_pdf.unicode_map(None, b"", 1, 0)[1])
+    with Parser(Limits(seconds=60)) as parser:
+        text = parser.read(pdf).text
+    assert text == "The inspectors found \ufffd\ufffd children were safe and well supported"

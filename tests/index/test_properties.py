@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from index.chunk import _dedup_key, blocks, chunk, is_furniture
@@ -36,14 +36,14 @@ BOUNDED = settings(max_examples=EXAMPLES or 150, deadline=2000, derandomize=not 
 
 # Pieces that exercise the rules: numbered paragraphs and stubs, headings, lead-ins, abbreviations,
 # footnote numbers, bullets (plain and symbol-font), hyphens at line ends, widget words, quotes,
-# other scripts, and the odd and invisible characters PDFs give.
+# other scripts, and the odd and invisible characters PDFs give (halves of UTF-16 pairs too).
 WORDS = [
     "the", "inspectors", "found", "that", "children", "were", "safe", "Leadership", "and", "management",
     "The", "Council", "4.", "12.", "3.2", "(a)", "Mr.", "e.g.", "No.", "so.35", "area2", "2.5", "Page", "1", "23",
     "iv", "of", "•", "\uf0b7", "\u25a0", "investi-", "gation", "self-", "assessment", "Share", "Tweet", "More",
     "articles", "©", "Copyright", "Please", "enter", "your", "comment", "Table", "“Good”", "’s", "—", "–", "-",
     "naïve", "数据", "مرحبا", "\u00ad", "\u00a0", "\t", "\x00", "\u200b", "\ufeff", "\x0c", "…", "?", "!", ":", ";",
-    ".", ",", "Source:", "Ibid", "Essex,", "J.", "(2019)",
+    ".", ",", "Source:", "Ibid", "Essex,", "J.", "(2019)", "\ud83d", "\ude00",
 ]
 GLUE = [" ", " ", " ", "\n", "\n\n", " \n \n", ". ", "? ", ": ", "\n\n\n", "\r\n", "  "]
 
@@ -156,9 +156,11 @@ def _read_pages(pages: list[list[str]]):
 
 @BOUNDED
 @given(st.text(max_size=40) | st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join))
+@example("Found \ud83d children")  # half a UTF-16 pair, from a font's broken map: it crashed the parser
 def test_a_cleaned_line_is_stripped_single_spaced_and_cleaning_it_again_changes_nothing(line):
     clean = normalise_line(line)
     assert clean == clean.strip() and "  " not in clean
+    clean.encode("utf-8")  # the parser sends its text as UTF-8
     assert normalise_line(clean) == clean
     assert clean != BULLET  # a bullet with nothing after it is no line
 
