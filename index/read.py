@@ -18,6 +18,7 @@ class ReportError(Exception):
     """A report that cannot be indexed. ``str()`` is the one-line message for the user."""
 
     def __init__(self, path: Path | str, reason: str, action: str = "not indexed"):
+        reason = " ".join(reason.split())  # one line, whatever a parser's exception said
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason} — {action}")
 

@@ -1,7 +1,7 @@
 """The PDF reader under fuzzing (bench/fuzz_pdf.py): every input of the quick run ends as a
 report indexed or a documented one-line refusal, within the time limit and the memory cap, the
 index unchanged by each refusal; the run's own checks catch a broken rule; and what fuzzing
-found, as the smallest input. Parsing is real (pypdf in the child process); the embedder is a
+found, each as the smallest input. Parsing is real (pypdf in the child process); the embedder is a
 fake, as this is about reading."""
 import json
 import subprocess
@@ -107,3 +107,10 @@ def test_a_font_mapping_to_half_a_utf16_pair_is_read_not_a_parser_crash(tmp_path
     with Parser(Limits(seconds=60)) as parser:
         text = parser.read(pdf).text
     assert text == "The inspectors found \ufffd\ufffd children were safe and well supported"
+
+
+def test_a_refusal_is_one_line_whatever_the_parser_said():
+    from index.read import ReportError
+
+    error = ReportError("a.pdf", "malformed PDF (PdfReadError: bad object\r\n  at 12\x85 here)")
+    assert str(error) == "a.pdf: malformed PDF (PdfReadError: bad object at 12 here) — not indexed"
