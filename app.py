@@ -732,7 +732,7 @@ def load_asker(library: Path, index: Path, model: str | None, stage):
     :raises StartupFailed: the model, the index, the library or a file cannot be used.
     """
     from index.embed import ModelError
-    from index.read import ReportError
+    from index.errors import ReportError
     from index.store import IndexUnusable
     from qa.ask import Asker
 
@@ -754,7 +754,7 @@ def load_asker(library: Path, index: Path, model: str | None, stage):
 def fixable_errors() -> tuple:
     """The errors a user can act on from their one line: a bad report file, an unusable index,
     a file that cannot be read or written (imported when needed: see build_app)."""
-    from index.read import ReportError
+    from index.errors import ReportError
     from index.store import IndexUnusable
 
     return ReportError, IndexUnusable, OSError

@@ -6,7 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
-from index.read import REPORT_SUFFIXES, ReportError, sniff
+from index.errors import ReportError
+from index.read import REPORT_SUFFIXES, sniff
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -12,8 +12,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from index.errors import ReportError
 from index.passage import ReportText
-from index.read import ReportError, read_report, sniff
+from index.read import read_report, sniff
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ import os
 import warnings
 from pathlib import Path
 
+from index.errors import ReportError
 from index.layout import (
     PlacedLine, assemble, date_from_page, mark_gaps, meaningful_title, normalise_line, pdf_date,
     strip_running_lines, title_from_page,
 )
 from index.passage import ReportText
-from index.read import ReportError
 
 # A PDF whose pages give fewer letters than this on average (about a word a page) has no real
 # text layer: a scan, perhaps with a stray "Page 3" or a scanner's stamp as text.

@@ -9,18 +9,10 @@ import json
 import re
 from pathlib import Path
 
+from index.errors import ReportError
 from index.passage import ReportText
 
 REPORT_SUFFIXES = {".pdf", ".txt", ".md"}
-
-
-class ReportError(Exception):
-    """A report that cannot be indexed. ``str()`` is the one-line message for the user."""
-
-    def __init__(self, path: Path | str, reason: str, action: str = "not indexed"):
-        reason = " ".join(reason.split())  # one line, whatever a parser's exception said
-        self.path, self.reason = str(path), reason
-        super().__init__(f"{path}: {reason} — {action}")
 
 
 def sniff(data: bytes) -> str:

@@ -19,9 +19,10 @@ import numpy as np
 
 from index.agreement import check_encoder, encoder_of
 from index.chunk import CHUNKER_VERSION, chunk, embedding_text, retrieval_text
+from index.errors import ReportError
 from index.passage import Passage, Report
 from index.parse import Limits, Parser
-from index.read import REPORT_SUFFIXES, ReportError, file_sha256, first_line_title, read_sidecar
+from index.read import REPORT_SUFFIXES, file_sha256, first_line_title, read_sidecar
 from index.store import IndexDir, IndexUnusable, Manifest, ReportEntry, check_compatible, segment_name
 
 METADATA_KEYS = ("title", "publisher", "date", "kind")

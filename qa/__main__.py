@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported after parsing so that --help stays instant.
     from index.embed import ModelError
-    from index.read import ReportError
+    from index.errors import ReportError
     from index.store import IndexUnusable
     from qa.ask import Asker, QuestionError
     from qa.eval import GoldError

@@ -110,7 +110,7 @@ def test_a_font_mapping_to_half_a_utf16_pair_is_read_not_a_parser_crash(tmp_path
 
 
 def test_a_refusal_is_one_line_whatever_the_parser_said():
-    from index.read import ReportError
+    from index.errors import ReportError
 
     error = ReportError("a.pdf", "malformed PDF (PdfReadError: bad object\r\n  at 12\x85 here)")
     assert str(error) == "a.pdf: malformed PDF (PdfReadError: bad object at 12 here) — not indexed"

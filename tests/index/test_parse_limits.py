@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from index.parse import Limits, Parser
-from index.read import ReportError
+from index.errors import ReportError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 OFSTED = DATA / "80468_essex__ilacs_07-january-2019.pdf"

@@ -14,7 +14,7 @@ from index.layout import (
 )
 from index.passage import ReportText
 from index.pdf import read_pdf
-from index.read import ReportError
+from index.errors import ReportError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ESSEX = DATA / "80468_essex__ilacs_07-january-2019.pdf"
