@@ -547,6 +547,50 @@ def assemble(pages: list[list[str]]) -> tuple[str, list[int], dict[str, list[lis
     return text, page_starts, kinds
 
 
+# "Page 12", "p. iv" opening a running line ("Page i GAO-06-282 Breastfeeding"), or a running
+# line ending in its page number ("Inspection of Essex 12").
+_PAGE_LEAD = re.compile(r"^(?:page|p\.)\s*(\d{1,4}|[ivxlc]{1,7})\b", re.IGNORECASE)
+_PAGE_TAIL = re.compile(r"\s(\d{1,4})$")
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def _roman(text: str) -> int | None:
+    values = [_ROMAN[c] for c in text.lower()]
+    total = sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+    return total if total > 0 else None
+
+
+def printed_page_numbers(pages: list[list[str]]) -> list[str | None]:
+    """The page number each page prints in its running header or footer ("12", "iv"), or None.
+
+    A number among a page's first or last two lines counts when it is the page's place in the
+    document plus an offset that at least two pages agree on: numbers that run with the pages,
+    not a year or a count in a heading. Roman numbering (the front matter) is judged apart.
+    """
+    found: list[tuple[int, str, int, bool]] = []  # (page index, as printed, value, roman)
+    for number, lines in enumerate(pages):
+        for i in _edges(lines, 2):
+            line = lines[i].strip()
+            bare = _PAGE_NUMBER.match(line) and re.search(r"\d{1,4}|\b[ivxlc]{1,7}\b", line, re.IGNORECASE)
+            running = None if bare else _PAGE_LEAD.match(line) or _PAGE_TAIL.search(line)
+            if bare or running:
+                printed = bare.group(0) if bare else running.group(1)
+                roman = not printed.isdigit()
+                value = _roman(printed) if roman else int(printed)
+                if value:
+                    found.append((number, printed, value, roman))
+    labels: list[str | None] = [None] * len(pages)
+    for roman in (False, True):
+        offsets = Counter(value - number for number, value in {(n, v) for n, _, v, r in found if r == roman})
+        offset, votes = offsets.most_common(1)[0] if offsets else (0, 0)
+        if votes < 2:
+            continue
+        for number, printed, value, r in found:
+            if r == roman and value - number == offset and labels[number] is None:
+                labels[number] = printed
+    return labels
+
+
 # Titles that authoring tools put in a PDF's metadata rather than the report's own title.
 _TOOL_TITLE = re.compile(
     r"^(microsoft (word|powerpoint|excel)\s*-|untitled|document\d*$|slide\s*\d*$|title$|template)"

@@ -4,14 +4,11 @@ cap, and sends back each report's text as a JSON line (``python -m index.parse -
 from __future__ import annotations
 
 import json
-import os
-import select
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from index.child import Child, ChildDied, ChildTimeout
 from index.errors import ReportError
 from index.passage import ReportText
 from index.read import read_report, sniff
@@ -51,7 +48,7 @@ class Parser:
 
     def __init__(self, limits: Limits = Limits()):
         self.limits = limits
-        self._child: subprocess.Popen | None = None
+        self._child = Child("index.parse", limits.memory, {"REPORTQA_MAX_PAGES": str(limits.max_pages)})
 
     def __enter__(self) -> "Parser":
         return self
@@ -60,52 +57,17 @@ class Parser:
         self.close()
 
     def close(self) -> None:
-        if self._child is not None:
-            if self._child.poll() is None:
-                self._child.kill()
-            self._child.wait()
-            for stream in (self._child.stdin, self._child.stdout):
-                stream.close()
-            self._child = None
-
-    def _start(self) -> subprocess.Popen:
-        memory = self.limits.memory
-
-        def cap_memory():  # runs in the child before exec
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-        env = {**os.environ, "REPORTQA_MAX_PAGES": str(self.limits.max_pages)}
-        return subprocess.Popen(
-            [sys.executable, "-m", "index.parse", "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, preexec_fn=cap_memory, env=env, cwd=Path(__file__).resolve().parent.parent,
-        )
+        self._child.close()
 
     def _ask_child(self, path: Path) -> dict:
-        if self._child is None or self._child.poll() is not None:
-            self.close()
-            self._child = self._start()
-        child = self._child
-        child.stdin.write((str(path.resolve()) + "\n").encode())
-        child.stdin.flush()
-        deadline = time.monotonic() + self.limits.seconds
-        buffer = b""
-        while not buffer.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            ready = select.select([child.stdout], [], [], max(remaining, 0))[0] if remaining > 0 else []
-            if not ready:
-                self.close()
-                raise ReportError(path, f"parsing took over {self.limits.seconds:.0f} s", "not indexed; the PDF may be damaged")
-            chunk = os.read(child.stdout.fileno(), 1 << 20)
-            if not chunk:  # the child died: out of memory (killed) or crashed
-                code = child.wait()
-                self.close()
-                if code in (-9, 137, -6):
-                    raise ReportError(path, f"parsing needed over {_mb(self.limits.memory)} of memory", "not indexed")
-                raise ReportError(path, f"the PDF parser crashed (exit {code})", "not indexed")
-            buffer += chunk
-        return json.loads(buffer)
+        try:
+            return json.loads(self._child.ask(str(path.resolve()), self.limits.seconds))
+        except ChildTimeout:
+            raise ReportError(path, f"parsing took over {self.limits.seconds:.0f} s", "not indexed; the PDF may be damaged") from None
+        except ChildDied as died:
+            if died.killed:
+                raise ReportError(path, f"parsing needed over {_mb(self.limits.memory)} of memory", "not indexed") from None
+            raise ReportError(path, f"the PDF parser crashed (exit {died.code})", "not indexed") from None
 
     def read(self, path: Path) -> ReportText:
         """Read a report; raises :class:`ReportError` with the reason."""

@@ -63,6 +63,7 @@ class ReportText:
     date: str | None = None
     footnotes: list[list[int]] = field(default_factory=list)
     tables: list[list[int]] = field(default_factory=list)
+    positions: dict | None = None  # PDFs: where the text sits on the pages (index.positions.Positions.to_json)
 
     def kind_at(self, start: int, end: int) -> str | None:
         """"footnote" or "table" when ``[start, end)`` lies within such a span, else None."""

@@ -9,6 +9,9 @@ Layout of an index directory::
     segments/S.ctx.npy   its passage vectors with context (the headings each passage sits under)
     segments/S.jsonl     its passages with their sentence spans (JSON lines; no pickle)
     segments/S.txt       its text, which passage offsets index
+    segments/S.pagesV.npz   a PDF's text on its pages (index.positions, version V): line boxes,
+                         word edges, printed page numbers; written beside a finished segment
+    renders/SHA/P-S.png  page P of the PDF with sha256 SHA drawn at scale S/100 (index.render)
     combined/K/          what is built over a whole version (the BM25 index, an approximate
                          vector index), K named by the version's segments: see IndexDir.artefact
     lock                 held by the one sync allowed at a time
@@ -228,6 +231,35 @@ class IndexDir:
         os.replace(tmp, base.with_suffix(".faiss"))  # last: a .faiss file means a complete segment
         _fsync_dir(self.segments_dir)
 
+    def positions_path(self, segment: str) -> Path:
+        from index.positions import POSITIONS_VERSION
+
+        return self.segments_dir / f"{segment}.pages{POSITIONS_VERSION}.npz"
+
+    def has_positions(self, segment: str) -> bool:
+        """Whether a PDF's segment has its positions of this version (one stat)."""
+        return self.positions_path(segment).is_file()
+
+    def write_positions(self, segment: str, positions) -> None:
+        """Keep a PDF's positions (:class:`index.positions.Positions`, or None for a PDF whose
+        characters could not be placed: an empty file, so no sync tries again) beside its
+        segment. A new file, not a change to the segment: an older index gains it in place."""
+        from index.positions import Positions
+
+        self.segments_dir.mkdir(parents=True, exist_ok=True)
+        _fsync_write(self.positions_path(segment), (positions or Positions.empty()).to_bytes())
+
+    def read_positions(self, entry: "ReportEntry"):
+        """A PDF's positions, or None when its segment has none (a text report, an older index
+        not synced since, or a PDF whose characters could not be placed)."""
+        from index.positions import Positions
+
+        try:
+            positions = Positions.from_file(self.positions_path(entry.segment))
+        except (OSError, ValueError, KeyError):
+            return None
+        return positions if len(positions.pages) else None
+
     def has_segment(self, segment: str) -> bool:
         base = self.segments_dir / segment
         return all(base.with_suffix(s).is_file() for s in (".faiss", ".jsonl", ".txt", ".npy", ".ctx.npy"))
@@ -298,6 +330,13 @@ class IndexDir:
                 name = f.name.split(".")[0] if not f.name.startswith(".") else ""
                 if name not in keep:
                     f.unlink(missing_ok=True)
+                    removed += 1
+        renders = self.path / "renders"
+        if renders.is_dir():  # pages of reports that left the library
+            files = {e.report.sha256 for m in manifests for e in m.reports}
+            for d in renders.iterdir():
+                if d.name not in files:
+                    shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink(missing_ok=True)
                     removed += 1
         return removed
 

@@ -21,6 +21,7 @@ from index.agreement import check_encoder, encoder_of
 from index.chunk import CHUNKER_VERSION, chunk, embedding_text, retrieval_text
 from index.errors import ReportError
 from index.passage import Passage, Report
+from index.positions import Positions
 from index.parse import Limits, Parser
 from index.read import REPORT_SUFFIXES, file_sha256, first_line_title, read_sidecar
 from index.store import IndexDir, IndexUnusable, Manifest, ReportEntry, check_compatible, segment_name
@@ -260,10 +261,15 @@ def sync(
         for note in notes + todo.notes:
             out(note)
         out(f"Plan: {todo.describe()}")
+        unplaced = [(f, e) for f, e in todo.unchanged + todo.rename
+                    if e.report.page_starts is not None and not store.has_positions(e.segment)]
+        if unplaced:
+            out(f"{len(unplaced)} PDF(s) indexed without their page positions: reading them again (no re-embedding)")
         if dry_run:
             result.seconds = time.monotonic() - started
             return result
 
+        _add_positions(store, unplaced, limits, out)
         new_entries: list[ReportEntry] = []
         for f, e in todo.unchanged + todo.rename:
             report = _report(f, e.report)
@@ -296,7 +302,7 @@ def sync(
 
         read_ok: set[str] = set()
         try:
-            for f, passages, text, report in _read_ahead(to_read, embedder, limits, result, out):
+            for f, passages, text, report, positions in _read_ahead(to_read, embedder, limits, result, out):
                 read_ok.add(f.source)
                 bar.set_total(estimate.read(f.size, texts_to_embed(passages)))
                 segment = segment_name(f.sha256, spec.sha256, CHUNKER_VERSION, *encoder_of(embedder))
@@ -306,6 +312,8 @@ def sync(
                     result.embedded += len(passages)
                 else:
                     advance(texts_to_embed(passages))
+                if report.page_starts is not None and not store.has_positions(segment):
+                    store.write_positions(segment, positions)
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 report = replace(report, passages=len(passages), indexed_at=stamp)
                 new_entries.append(ReportEntry(report, segment, f.size, f.mtime_ns))
@@ -343,11 +351,29 @@ def sync(
     return result
 
 
+def _add_positions(store: IndexDir, pairs: list[tuple[LibraryFile, ReportEntry]], limits: Limits, out) -> None:
+    """Give PDFs indexed before positions were kept (or with another version of them) their
+    positions, beside their segments: the file is read again (in the parser's child, no model),
+    and its passages and vectors stay as they are. A file whose text no longer reads as the
+    index has it gets none (its page view shows the pages without boxes)."""
+    if not pairs:
+        return
+    with Parser(limits) as parser:
+        for f, entry in pairs:
+            try:
+                text = parser.read(f.path)
+            except ReportError as exc:
+                out(f"{f.source}: page positions not added ({exc.reason})")
+                text = None
+            same = text is not None and text.positions and text.text == store.read_text(entry)
+            store.write_positions(entry.segment, Positions.from_json(text.positions) if same else None)
+
+
 READ_AHEAD = 2  # reports parsed and waiting while one is embedded: parsing never starves the encoder
 
 
 def _read_ahead(files: list[LibraryFile], embedder, limits: Limits, result: SyncResult, out) -> Iterator[tuple]:
-    """Read and chunk each file, yielding ``(file, passages, text, report)``; a file that fails
+    """Read and chunk each file, yielding ``(file, passages, text, report, positions)``; a file that fails
     is reported (one line) and skipped.
 
     PDFs are parsed in the parser's child process, driven from a thread that keeps up to
@@ -407,7 +433,8 @@ def _read_ahead(files: list[LibraryFile], embedder, limits: Limits, result: Sync
             }
             if text.date:
                 derived["date"] = text.date
-            yield f, passages, text.text, _report(f, **derived)
+            positions = Positions.from_json(text.positions) if text.positions else None
+            yield f, passages, text.text, _report(f, **derived), positions
     finally:
         stop.set()  # the caller stopped early (an error, or it was abandoned): let the reader go
         reader.join()
