@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from index.child import Child, ChildDied, ChildTimeout
@@ -46,8 +46,8 @@ class Parser:
     the time limit, dies, or runs out of memory. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, limits: Limits = Limits()):
-        self.limits = limits
+    def __init__(self, limits: Limits = Limits(), positions: bool = True):
+        self.limits, self.positions = limits, positions
         self._child = Child("index.parse", limits.memory, {"REPORTQA_MAX_PAGES": str(limits.max_pages)})
 
     def __enter__(self) -> "Parser":
@@ -84,7 +84,19 @@ class Parser:
         result = self._ask_child(path)
         if "error" in result:
             raise ReportError(path, result["error"], result.get("action", "not indexed"))
-        return ReportText(**result)
+        text = ReportText(**result)
+        return replace(text, positions=self._place(path, text)) if self.positions else text
+
+    def _place(self, path: Path, text: ReportText) -> dict | None:
+        """Where the text sits on the pages, from a second request to the child: PDFium failing,
+        crashing or running out of time or memory on a file pypdf read costs its page view only."""
+        request = {"place": str(path.resolve()), "text": text.text, "page_starts": text.page_starts,
+                   "printed": text.page_labels}
+        try:
+            answer = json.loads(self._child.ask(json.dumps(request, ensure_ascii=False), self.limits.seconds))
+        except (ChildTimeout, ChildDied):
+            return None
+        return answer.get("positions")
 
 
 def read_limited(path: Path, limits: Limits = Limits()) -> ReportText:
@@ -106,13 +118,27 @@ def _parse_one(path: Path) -> dict:
         return {"error": f"malformed PDF ({type(exc).__name__}: {str(exc)[:80]})"}
 
 
+def _place_one(request: dict) -> dict:
+    from index.pdfium import report_positions
+
+    try:
+        return {"positions": report_positions(Path(request["place"]), request["text"], request["page_starts"],
+                                              request.get("printed"))}
+    except Exception as exc:  # noqa: BLE001 - PDFium refusing a file pypdf read: no page view, one line why
+        return {"error": f"{type(exc).__name__}: {str(exc)[:80]}"}
+
+
 def main(argv: list[str]) -> int:
-    """``--serve``: read file paths from stdin, one per line; answer each with one JSON line."""
+    """``--serve``: read requests from stdin, one per line, and answer each with one JSON line:
+    a file path (read the report), or ``{"place": path, "text", "page_starts", "printed"}``
+    (where that text sits on the PDF's pages)."""
     if argv[:1] != ["--serve"]:
         print("usage: python -m index.parse --serve   (used by index.parse.Parser)", file=sys.stderr)
         return 2
     for line in sys.stdin:
-        sys.stdout.write(json.dumps(_parse_one(Path(line.rstrip("\n"))), ensure_ascii=False) + "\n")
+        line = line.rstrip("\n")
+        answer = _place_one(json.loads(line)) if line.startswith("{") else _parse_one(Path(line))
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     return 0
 

@@ -55,6 +55,8 @@ class ReportText:
         ``None`` for files without pages.
     :param footnotes: ``[start, end]`` spans of footnote text the layout found at pages' feet.
     :param tables: ``[start, end]`` spans of blocks set line by line (tables, lists of entries).
+    :param positions: where the text sits on the pages, added by :class:`index.parse.Parser`
+        (a second step in its child, so a PDF whose characters cannot be placed is still read).
     """
 
     text: str
@@ -63,6 +65,7 @@ class ReportText:
     date: str | None = None
     footnotes: list[list[int]] = field(default_factory=list)
     tables: list[list[int]] = field(default_factory=list)
+    page_labels: list[str | None] | None = None  # PDFs: the page number each page prints, or None
     positions: dict | None = None  # PDFs: where the text sits on the pages (index.positions.Positions.to_json)
 
     def kind_at(self, start: int, end: int) -> str | None:

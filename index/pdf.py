@@ -148,27 +148,7 @@ def read_pdf(path: Path, data: bytes) -> ReportText:
     title = meaningful_title(_text(metadata.get("/Title"))) or title_from_page(placed_pages[0])
     date = pdf_date(_text(metadata.get("/CreationDate"))) or date_from_page(pages[0])
     return ReportText(text=text, page_starts=page_starts, title=title, date=date,
-                      footnotes=kinds["footnote"], tables=kinds["table"],
-                      positions=_positions(data, text, page_starts, printed_page_numbers(pages)))
-
-
-def _positions(data: bytes, text: str, page_starts: list[int], printed: list[str | None]) -> dict | None:
-    """Where the text sits on the pages (index.positions), as JSON; None when PDFium cannot
-    read the file that pypdf could: the report is indexed all the same, without a page view."""
-    from index.pdfium import page_characters
-    from index.positions import build
-
-    try:
-        pages = page_characters(data)
-    except Exception:  # noqa: BLE001 - a file PDFium refuses (or runs out of memory on) loses its page view, not its text
-        return None
-    if len(pages) != len(page_starts):
-        return None
-    given = [page.label for page in pages]
-    if all(label in (None, str(n)) for n, label in enumerate(given, 1)):
-        given = [None] * len(pages)  # labels that only count the pages say nothing the page number does not
-    labels = [mine or theirs for mine, theirs in zip(printed, given)]
-    return build(text, page_starts, pages, labels).to_json()
+                      footnotes=kinds["footnote"], tables=kinds["table"], page_labels=printed_page_numbers(pages))
 
 
 def _text(value) -> str | None:

@@ -74,6 +74,25 @@ def _char(textpage, index: int) -> str:
     return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
 
 
+def report_positions(path: Path, text: str, page_starts: list[int], printed: list[str | None]) -> dict | None:
+    """Where a report's text (as index.pdf read it) sits on the PDF's pages, as JSON
+    (:meth:`index.positions.Positions.to_json`); None when PDFium counts other pages.
+
+    :param printed: the page numbers the pages print (index.layout.printed_page_numbers); the
+        PDF's own page labels fill the gaps, unless they only count the pages.
+    """
+    from index.positions import build
+
+    pages = page_characters(path)
+    if len(pages) != len(page_starts):
+        return None
+    given = [page.label for page in pages]
+    if all(label in (None, str(n)) for n, label in enumerate(given, 1)):
+        given = [None] * len(pages)  # labels that only count the pages say nothing the page number does not
+    labels = [mine or theirs for mine, theirs in zip(printed or [None] * len(pages), given)]
+    return build(text, page_starts, pages, labels).to_json()
+
+
 def page_count(path: Path) -> int:
     pdf = _open(path)
     try:

@@ -8,12 +8,14 @@ differ between the two extractions and between extraction and cleaning): no pass
 searched for on the page. Words that cleaning moved (footnotes stepped over at a page break) are
 matched in a second pass among what is left on the page and its neighbours.
 
-:class:`Positions` is what is stored beside a report's segment (``S.pages1.npz``) and read at a
-click: ``boxes(start, end)`` gives the boxes of any span of the report's text.
+:class:`Positions` is what is stored beside a report's segment (``S.pagesV.npz``, V the
+version below) and read at a click: ``boxes(start, end)`` gives the boxes of any span of the
+report's text.
 """
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ import numpy as np
 
 # Bumped when what is stored changes: an index whose segments have another version is re-read
 # by the next sync for its positions alone (no re-embedding).
-POSITIONS_VERSION = 1
+POSITIONS_VERSION = 2
 
 _KEYS: dict[str, str] = {}
 
@@ -38,22 +40,25 @@ def _key(ch: str) -> str:
     return key
 
 
+_RUN = re.compile(r"[^\W_]+")  # letters and digits
+
+
 def _words(text: str, start: int, end: int) -> list[tuple[str, list[int]]]:
     """The runs of letters and digits of ``text[start:end]``: (key, the index of the character
     each key character came from)."""
     words: list[tuple[str, list[int]]] = []
-    chars: list[str] = []
-    where: list[int] = []
-    for i in range(start, end):
-        key = _key(text[i])
-        if key:
+    for m in _RUN.finditer(text, start, end):
+        word = m.group()
+        if word.isascii():
+            words.append((word.lower(), list(range(m.start(), m.end()))))
+            continue
+        chars, where = [], []
+        for i in range(m.start(), m.end()):
+            key = _key(text[i])
             chars.append(key)
             where.extend([i] * len(key))
-        elif chars:
+        if where:
             words.append(("".join(chars), where))
-            chars, where = [], []
-    if chars:
-        words.append(("".join(chars), where))
     return words
 
 
@@ -96,18 +101,19 @@ def align(text: str, page_starts: list[int], pages: list) -> np.ndarray:
     """
     out = np.full((len(text), 2), -1, dtype=np.int32)
     ends = list(page_starts[1:]) + [len(text)]
-    theirs_by_page, taken_by_page = [], []
+    ours_by_page, theirs_by_page, taken_by_page = [], [], []
     for number, page in enumerate(pages):
         theirs = _words(page.text, 0, len(page.text))
         taken = np.zeros(len(page.text), dtype=bool)
-        if number < len(page_starts):
-            _align_words(_words(text, page_starts[number], ends[number]), theirs, out, number, taken)
+        ours = _words(text, page_starts[number], ends[number]) if number < len(page_starts) else []
+        _align_words(ours, theirs, out, number, taken)
+        ours_by_page.append(ours)
         theirs_by_page.append(theirs)
         taken_by_page.append(taken)
     # Second pass: words left over (moved by cleaning) against what is left on the page and
     # its neighbours.
     for number in range(min(len(pages), len(page_starts))):
-        left = [w for w in _words(text, page_starts[number], ends[number]) if out[w[1][0], 0] < 0]
+        left = [w for w in ours_by_page[number] if out[w[1][0], 0] < 0]
         for other in (number, number + 1, number - 1):
             if not left or not 0 <= other < len(pages):
                 continue
@@ -210,11 +216,14 @@ class Positions:
         return x0, x1
 
     def to_bytes(self) -> bytes:
+        """Compressed numpy arrays; words' offsets and edges (tenths of a point) as differences
+        from the one before, which compress to about a third."""
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer, version=np.array([POSITIONS_VERSION]), pages=self.pages, labels=np.array(self.labels, dtype=str),
-            fragments=self.fragments, spans=self.spans, words=self.words, word_x=self.word_x,
-            first_word=self.first_word,
+            fragments=self.fragments, spans=self.spans, first_word=self.first_word,
+            word_steps=np.diff(self.words.ravel(), prepend=0).astype(np.int32),
+            word_x_steps=np.diff(_tenths(self.word_x).ravel(), prepend=0).astype(np.int32),
         )
         return buffer.getvalue()
 
@@ -223,8 +232,10 @@ class Positions:
         with np.load(path, allow_pickle=False) as data:
             if int(data["version"][0]) != POSITIONS_VERSION:
                 raise ValueError(f"{path}: positions version {int(data['version'][0])}, not {POSITIONS_VERSION}")
+            words = np.cumsum(data["word_steps"]).astype(np.int32).reshape(-1, 2)
+            word_x = (np.cumsum(data["word_x_steps"]) / 10).astype(np.float32).reshape(-1, 2)
             return cls(data["pages"], [str(s) for s in data["labels"]], data["fragments"], data["spans"],
-                       data["words"], data["word_x"], data["first_word"])
+                       words, word_x, data["first_word"])
 
     def to_json(self) -> dict:
         """Plain lists, for the parser child's JSON answer."""
@@ -242,6 +253,11 @@ class Positions:
                    array("first_word", np.int32, 0))
 
 
+def _tenths(x: np.ndarray) -> np.ndarray:
+    """Points as whole tenths of a point (what is stored of a word's edges)."""
+    return np.round(x.astype(np.float64) * 10).astype(np.int64)
+
+
 def _at(start: int, end: int, x: np.ndarray, offset: int) -> float:
     """The x of text offset ``offset`` within a word ``[start, end)`` spanning ``x``."""
     if offset <= start:
@@ -251,73 +267,56 @@ def _at(start: int, end: int, x: np.ndarray, offset: int) -> float:
     return float(x[0] + (x[1] - x[0]) * (offset - start) / (end - start))
 
 
-def _same_line(line: list[float], box) -> bool:
-    """Whether a character's box continues a line fragment: it overlaps the fragment's height
-    by half its own, does not step back left, and is not a column's width to the right."""
-    left, bottom, right, top = line
-    height = max(box[3] - box[1], 1e-3)
-    overlap = min(top, box[3]) - max(bottom, box[1])
-    return overlap >= 0.5 * min(height, top - bottom) and box[0] >= right - 0.5 * height and box[0] - right <= 3 * height
+# What str.isspace() holds for (the cleaned text has few of them: index.layout makes odd spaces plain).
+_SPACES = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+                    0x202F, 0x205F, 0x3000], dtype=np.uint32)
 
 
 def build(text: str, page_starts: list[int], pages: list, labels: list[str | None]) -> Positions:
     """The positions of ``text`` from its alignment with the pages' characters (:func:`align`).
 
+    A line fragment is a run of the text's characters, in order, each on the same page as the
+    one before and continuing its line: overlapping its height by half, not stepping back
+    left, not a column's gap to the right. A word is a run of a fragment between spaces.
+
     :param labels: each page's printed page number, or None.
     """
     mapped = align(text, page_starts, pages)
-    fragments, spans, words, word_x, first_word = [], [], [], [], []
-    current = None  # [page, [l, b, r, t], start, end, words]
-    word = None  # [start, end, x0, x1]
-
-    def close_word():
-        nonlocal word
-        if word is not None:
-            current[4].append(word)
-            word = None
-
-    def close_fragment():
-        nonlocal current
-        if current is not None:
-            close_word()
-            fragments.append([current[0], *current[1]])
-            spans.append([current[2], current[3]])
-            first_word.append(len(words))
-            for w in current[4]:
-                words.append(w[:2])
-                word_x.append(w[2:])
-            current = None
-
-    for i, ch in enumerate(text):
-        page, j = int(mapped[i, 0]), int(mapped[i, 1])
-        if page < 0:
-            if ch.isspace():
-                close_word()
-            continue
-        box = [float(v) for v in pages[page].boxes[j]]
-        if box[2] <= box[0] and box[3] <= box[1]:
-            continue  # a character PDFium places nowhere
-        if current is None or current[0] != page or not _same_line(current[1], box):
-            close_fragment()
-            current = [page, box[:], i, i + 1, []]
-        else:
-            line = current[1]
-            current[1] = [min(line[0], box[0]), min(line[1], box[1]), max(line[2], box[2]), max(line[3], box[3])]
-            current[3] = i + 1
-        if word is None:
-            word = [i, i + 1, box[0], box[2]]
-        else:
-            word[1], word[2], word[3] = i + 1, min(word[2], box[0]), max(word[3], box[2])
-    close_fragment()
-    first_word.append(len(words))
+    at = np.nonzero(mapped[:, 0] >= 0)[0]  # the text's offsets that have a character
+    page = mapped[at, 0]
+    boxes = np.zeros((len(at), 4), np.float32)
+    for number in np.unique(page):
+        here = page == number
+        boxes[here] = pages[number].boxes[mapped[at[here], 1]]
+    placed = (boxes[:, 2] > boxes[:, 0]) | (boxes[:, 3] > boxes[:, 1])  # PDFium places some characters nowhere
+    at, page, boxes = at[placed], page[placed], boxes[placed]
+    page_rows = np.array([[*p.crop, p.rotation] for p in pages], dtype=np.float32).reshape(-1, 5)
+    label_list = [label or "" for label in labels]
+    if not len(at):
+        empty = Positions.empty()
+        return Positions(page_rows, label_list, empty.fragments, empty.spans, empty.words, empty.word_x, empty.first_word)
+    height = np.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
+    before, now = boxes[:-1], boxes[1:]
+    overlap = np.minimum(before[:, 3], now[:, 3]) - np.maximum(before[:, 1], now[:, 1])
+    same_line = ((overlap >= 0.5 * np.minimum(height[1:], height[:-1])) & (now[:, 0] >= before[:, 2] - 0.5 * height[1:])
+                 & (now[:, 0] - before[:, 2] <= 3 * height[1:]))
+    new_fragment = np.ones(len(at), dtype=bool)
+    new_fragment[1:] = (page[1:] != page[:-1]) | ~same_line
+    spaces = np.cumsum(np.isin(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), _SPACES))
+    new_word = new_fragment.copy()
+    new_word[1:] |= spaces[at[1:] - 1] > spaces[at[:-1]]  # a space between this character and the one before
+    fragment_at, word_at = np.nonzero(new_fragment)[0], np.nonzero(new_word)[0]
+    fragment_end, word_end = np.append(fragment_at[1:], len(at)) - 1, np.append(word_at[1:], len(at)) - 1
+    low, high = np.minimum.reduceat, np.maximum.reduceat
     return Positions(
-        pages=np.array([[*p.crop, p.rotation] for p in pages], dtype=np.float32).reshape(-1, 5),
-        labels=[label or "" for label in labels],
-        fragments=np.array(fragments, dtype=np.float32).reshape(-1, 5),
-        spans=np.array(spans, dtype=np.int32).reshape(-1, 2),
-        words=np.array(words, dtype=np.int32).reshape(-1, 2),
-        word_x=np.array(word_x, dtype=np.float32).reshape(-1, 2),
-        first_word=np.array(first_word, dtype=np.int32),
+        pages=page_rows,
+        labels=label_list,
+        fragments=np.column_stack([page[fragment_at], low(boxes[:, 0], fragment_at), low(boxes[:, 1], fragment_at),
+                                   high(boxes[:, 2], fragment_at), high(boxes[:, 3], fragment_at)]).astype(np.float32),
+        spans=np.column_stack([at[fragment_at], at[fragment_end] + 1]).astype(np.int32),
+        words=np.column_stack([at[word_at], at[word_end] + 1]).astype(np.int32),
+        word_x=(_tenths(np.column_stack([low(boxes[:, 0], word_at), high(boxes[:, 2], word_at)])) / 10).astype(np.float32),
+        first_word=np.append(np.searchsorted(word_at, fragment_at), len(word_at)).astype(np.int32),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from index.chunk import chunk
 from index.layout import printed_page_numbers
 from index.pdf import read_pdf
-from index.pdfium import PageCharacters, page_characters
+from index.pdfium import PageCharacters, page_characters, report_positions
 from index.positions import Positions, _key, build, to_fractions
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -41,12 +41,16 @@ def text_in_boxes(pages: list[PageCharacters], boxes) -> str:
     return "".join(out)
 
 
+def read(path: Path):
+    text = read_pdf(path, path.read_bytes())
+    return text, Positions.from_json(report_positions(path, text.text, text.page_starts, text.page_labels))
+
+
 @pytest.fixture(scope="module", params=[ESSEX, HERTS], ids=["essex", "hertfordshire"])
 def report(request):
-    data = request.param.read_bytes()
-    text = read_pdf(request.param, data)
+    text, positions = read(request.param)
     passages = chunk("r", text, 256, lambda s: len(s.split()))
-    return text, Positions.from_json(text.positions), page_characters(data), passages
+    return text, positions, page_characters(request.param), passages
 
 
 def test_every_passage_is_boxed_on_its_own_words(report):
@@ -106,8 +110,7 @@ def test_printed_page_numbers_run_with_the_pages():
 
 
 def test_positions_keep_the_printed_numbers_and_survive_a_round_trip(tmp_path):
-    text = read_pdf(ESSEX, ESSEX.read_bytes())
-    positions = Positions.from_json(text.positions)
+    text, positions = read(ESSEX)
     assert positions.label(2) == "2" and positions.label(99) is None
     path = tmp_path / "p.npz"
     path.write_bytes(positions.to_bytes())
@@ -141,3 +144,16 @@ def test_fractions_follow_the_page_rotation():
     assert to_fractions((*crop, 2), box) == pytest.approx((0.8, 0.875, 0.9, 0.9))
     x0, y0, x1, y1 = to_fractions((*crop, 1), box)  # a quarter turn clockwise: the top goes right
     assert x0 > 0.8 and y0 < 0.25
+
+
+def test_a_pdf_pdfium_cannot_place_is_read_all_the_same(tmp_path):
+    """Placing runs as a second request to the parser's child: its failure costs the page view only."""
+    from index.parse import Parser
+
+    with Parser() as parser:
+        text = parser.read(ESSEX)
+        assert text.positions and text.page_labels[1] == "2"
+        bogus = tmp_path / "bogus.pdf"
+        bogus.write_bytes(b"%PDF-1.4\nnot really\n")
+        assert parser._place(bogus, text) is None
+        assert parser.read(ESSEX).positions == text.positions  # the child goes on
