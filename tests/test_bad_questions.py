@@ -115,9 +115,9 @@ def test_api_takes_what_a_raw_request_can_carry_without_a_500(seed_server):
 
 
 def test_the_library_status_shows_file_names_as_text_not_markdown_or_html():
-    import app
+    from web.page.reports import notice_html
 
-    html = app.notice_html('Not added: [x](javascript:alert(1)).pdf: bad\n\nNot added: <img src=x onerror="alert(1)">.md: bad')
+    html = notice_html('Not added: [x](javascript:alert(1)).pdf: bad\n\nNot added: <img src=x onerror="alert(1)">.md: bad')
     assert html == ('<p>Not added: [x](javascript:alert(1)).pdf: bad</p>'
                     '<p>Not added: &lt;img src=x onerror=&quot;alert(1)&quot;&gt;.md: bad</p>')
-    assert app.notice_html("") == ""
+    assert notice_html("") == ""
