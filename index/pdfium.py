@@ -50,6 +50,11 @@ def page_characters(source: Path | bytes) -> list[PageCharacters]:
         pages = []
         for number in range(len(pdf)):
             page = pdf[number]
+            rotation = page.get_rotation() // 90 % 4
+            # subtle: PDFium orders a turned page's characters as they read turned, not in the
+            # content stream's order that pypdf follows; the boxes are in the page's own space
+            # either way. Reading it upright (in memory only) keeps the two orders alike.
+            page.set_rotation(0)
             textpage = page.get_textpage()
             count = textpage.count_chars()
             text = textpage.get_text_range(0, count) if count else ""
@@ -58,7 +63,7 @@ def page_characters(source: Path | bytes) -> list[PageCharacters]:
             boxes = np.array([textpage.get_charbox(i, loose=True) for i in range(count)], dtype=np.float32)
             pages.append(PageCharacters(
                 text=text, boxes=boxes.reshape(-1, 4), crop=tuple(float(v) for v in page.get_cropbox()),
-                rotation=page.get_rotation() // 90 % 4, label=pdf.get_page_label(number) or None,
+                rotation=rotation, label=pdf.get_page_label(number) or None,
             ))
             textpage.close()
             page.close()

@@ -25,7 +25,7 @@ import numpy as np
 
 # Bumped when what is stored changes: an index whose segments have another version is re-read
 # by the next sync for its positions alone (no re-embedding).
-POSITIONS_VERSION = 2
+POSITIONS_VERSION = 3
 
 _KEYS: dict[str, str] = {}
 

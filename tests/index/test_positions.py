@@ -157,3 +157,38 @@ def test_a_pdf_pdfium_cannot_place_is_read_all_the_same(tmp_path):
         bogus.write_bytes(b"%PDF-1.4\nnot really\n")
         assert parser._place(bogus, text) is None
         assert parser.read(ESSEX).positions == text.positions  # the child goes on
+
+
+def test_turned_pages_are_boxed_on_their_words_where_pdfium_draws_them(tmp_path):
+    """Pages with /Rotate 90, 180 and 270: PDFium reads a turned page's characters in another
+    order, and the page is drawn turned; the boxes follow both."""
+    import ctypes
+
+    import pypdf
+    import pypdfium2
+    import pypdfium2.raw as raw
+
+    writer = pypdf.PdfWriter()
+    for number, page in enumerate(pypdf.PdfReader(ESSEX).pages):
+        writer.add_page(page)
+        writer.pages[-1].rotate(90 * (number % 4))
+    turned = tmp_path / "turned.pdf"
+    writer.write(turned)
+    text, positions = read(turned)
+    pages = page_characters(turned)
+    assert [p.rotation for p in pages[:4]] == [0, 1, 2, 3]
+    passages = chunk("r", text, 256, lambda s: len(s.split()))
+    for p in passages:
+        boxes = positions.boxes(p.start, p.end)
+        assert letters(text_in_boxes(pages, boxes)) == letters(p.text), p.id
+    pdf = pypdfium2.PdfDocument(turned)
+    x, y = ctypes.c_int(), ctypes.c_int()
+    for number in range(4):
+        page, box = pdf[number], (60.0, 700.0, 120.0, 720.0)
+        corners = []
+        for px, py in ((box[0], box[1]), (box[2], box[3])):  # where PDFium draws them on a 1000 x 1000 image
+            raw.FPDF_PageToDevice(page, 0, 0, 1000, 1000, 0, px, py, ctypes.byref(x), ctypes.byref(y))
+            corners.append((x.value / 1000, y.value / 1000))
+        (ax, ay), (bx, by) = corners
+        expected = (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+        assert to_fractions(positions.pages[number], box) == pytest.approx(expected, abs=0.002), number
