@@ -25,7 +25,7 @@ import numpy as np
 
 # Bumped when what is stored changes: an index whose segments have another version is re-read
 # by the next sync for its positions alone (no re-embedding).
-POSITIONS_VERSION = 3
+POSITIONS_VERSION = 4
 
 _KEYS: dict[str, str] = {}
 
@@ -289,7 +289,7 @@ def build(text: str, page_starts: list[int], pages: list, labels: list[str | Non
         here = page == number
         boxes[here] = pages[number].boxes[mapped[at[here], 1]]
     placed = (boxes[:, 2] > boxes[:, 0]) | (boxes[:, 3] > boxes[:, 1])  # PDFium places some characters nowhere
-    at, page, boxes = at[placed], page[placed], boxes[placed]
+    at, page, boxes, source = at[placed], page[placed], boxes[placed], mapped[at[placed], 1]
     page_rows = np.array([[*p.crop, p.rotation] for p in pages], dtype=np.float32).reshape(-1, 5)
     label_list = [label or "" for label in labels]
     if not len(at):
@@ -298,10 +298,13 @@ def build(text: str, page_starts: list[int], pages: list, labels: list[str | Non
     height = np.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
     before, now = boxes[:-1], boxes[1:]
     overlap = np.minimum(before[:, 3], now[:, 3]) - np.maximum(before[:, 1], now[:, 1])
-    same_line = ((overlap >= 0.5 * np.minimum(height[1:], height[:-1])) & (now[:, 0] >= before[:, 2] - 0.5 * height[1:])
+    # subtle: the letters of a ligature ("ffi") come as characters sharing one box, so a
+    # character may start where the one before it starts, not only where it ends.
+    same_line = ((overlap >= 0.5 * np.minimum(height[1:], height[:-1])) & (now[:, 0] >= before[:, 0] - 0.5 * height[1:])
                  & (now[:, 0] - before[:, 2] <= 3 * height[1:]))
     new_fragment = np.ones(len(at), dtype=bool)
-    new_fragment[1:] = (page[1:] != page[:-1]) | ~same_line
+    same_char = (page[1:] == page[:-1]) & (source[1:] == source[:-1])  # "f", "i" of one "ﬁ"
+    new_fragment[1:] = (page[1:] != page[:-1]) | ~(same_line | same_char)
     spaces = np.cumsum(np.isin(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), _SPACES))
     new_word = new_fragment.copy()
     new_word[1:] |= spaces[at[1:] - 1] > spaces[at[:-1]]  # a space between this character and the one before

@@ -25,19 +25,22 @@ def letters(text: str) -> str:
 
 
 def text_in_boxes(pages: list[PageCharacters], boxes) -> str:
-    """The PDF's characters whose centres lie in the boxes, box by box, in the page's order;
-    a glyph drawn twice on the same spot (fake bold) once."""
-    out = []
+    """The PDF's characters whose centres lie in the boxes, box by box, in the page's order,
+    each once; a glyph drawn again on the same spot further on (fake bold) once too, but not the
+    letters of a ligature ("f", "f", "i" of "ﬃ": one box, one after the other)."""
+    out, taken = [], set()
     for page, left, bottom, right, top in boxes:
         chars = pages[page - 1]
         cx = (chars.boxes[:, 0] + chars.boxes[:, 2]) / 2
         cy = (chars.boxes[:, 1] + chars.boxes[:, 3]) / 2
-        seen = set()
+        seen = {}
         for i in np.nonzero((cx >= left) & (cx <= right) & (cy >= bottom) & (cy <= top))[0]:
             spot = (chars.text[i], round(float(cx[i])), round(float(cy[i])))
-            if spot not in seen:
-                seen.add(spot)
-                out.append(chars.text[i])
+            if (page, i) in taken or seen.get(spot, i - 1) != i - 1:
+                continue
+            seen[spot] = i
+            taken.add((page, i))
+            out.append(chars.text[i])
     return "".join(out)
 
 
@@ -192,3 +195,12 @@ def test_turned_pages_are_boxed_on_their_words_where_pdfium_draws_them(tmp_path)
         (ax, ay), (bx, by) = corners
         expected = (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
         assert to_fractions(positions.pages[number], box) == pytest.approx(expected, abs=0.002), number
+
+
+def test_the_letters_of_a_ligature_stay_on_their_line():
+    """PDFium gives "ﬃ" as "f", "f", "i" sharing one box: still one line fragment, one word."""
+    boxes = [(0, 700, 6, 712), (6, 700, 16, 712), (6, 700, 16, 712), (6, 700, 16, 712), (16, 700, 21, 712),
+             (21, 700, 26, 712)]
+    chars = PageCharacters("office", np.array(boxes, np.float32), (0, 0, 600, 800), 0, None)
+    positions = build("office", [0], [chars], [None])
+    assert positions.boxes(0, 6) == [(1, 0, 700, 26, 712)] and len(positions.words) == 1
