@@ -139,7 +139,7 @@ def _fill_punctuation(text: str, pages: list, out: np.ndarray) -> None:
         _, page, j = previous
         source = pages[page].text
         for k in range(j + 1, min(j + 4, len(source))):
-            if source[k] == ch or _key(source[k]) == _key(ch) and not ch.isalnum():
+            if source[k] == ch:
                 out[i] = (page, k)
                 previous = (i, page, k)
                 break
@@ -186,7 +186,7 @@ class Positions:
         1-based pages, one per line fragment it touches, cut to the words it covers."""
         if end <= start or not len(self.spans):
             return []
-        first = bisect_right(self.spans[:, 1].tolist(), start)  # fragments ending after start
+        first = int(np.searchsorted(self.spans[:, 1], start, side="right"))  # fragments ending after start
         found = []
         for f in range(first, len(self.spans)):
             s, e = int(self.spans[f, 0]), int(self.spans[f, 1])
