@@ -8,7 +8,9 @@ garbage collection removes the pages of reports that left the library.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import struct
 import sys
 import threading
@@ -63,14 +65,20 @@ def png_size(path: Path) -> tuple[int, int]:
 class Renderer:
     """Draws pages of PDFs into the cache folder ``renders`` (the index directory's
     ``renders/``). Thread-safe: one child draws one page at a time; a cached page needs none.
-    Call :meth:`close` (or use as a context manager) to stop the child."""
+    Call :meth:`close` (or use as a context manager) to stop the child.
 
-    def __init__(self, renders: Path, limits: RenderLimits = RenderLimits()):
+    :param max_bytes: the cache's size: past it, the pages shown longest ago are deleted (every
+        zoom level of every page read would otherwise pile up until the report left the library).
+    """
+
+    def __init__(self, renders: Path, limits: RenderLimits = RenderLimits(), max_bytes: int = 1 << 30):
         self.renders = Path(renders)
         self.limits = limits
+        self.max_bytes = max_bytes
         self._child = Child("index.render", limits.memory)
         self._lock = threading.Lock()
         self.drawn = 0  # pages drawn (not taken from the cache) by this renderer
+        self._added = max_bytes  # bytes drawn since the cache was last measured: measure it at the first drawing
 
     def __enter__(self) -> "Renderer":
         return self
@@ -86,8 +94,9 @@ class Renderer:
         pixels per point; raises :class:`ReportError` (one line) when it cannot be drawn."""
         out = self.cached(sha256, page, scale)
         if out.is_file():
-            with_size = png_size(out)
-            return Rendered(out, *with_size, cached=True)
+            with contextlib.suppress(OSError):
+                os.utime(out)  # shown now: the last to go when the cache is trimmed
+            return Rendered(out, *png_size(out), cached=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if out.is_file():  # drawn by another thread meanwhile
@@ -95,9 +104,29 @@ class Renderer:
             answer = self._ask({"path": str(Path(pdf).resolve()), "page": page, "scale": check_scale(scale),
                                      "out": str(out.resolve())})
             self.drawn += 1
+            if "error" not in answer:
+                self._added += out.stat().st_size
+                if self._added > self.max_bytes // 10:
+                    self._trim(keep=out)
         if "error" in answer:
             raise ReportError(pdf, f"page {page} cannot be drawn ({answer['error']})", "use the text view")
         return Rendered(out, answer["width"], answer["height"], cached=False)
+
+    def _trim(self, keep: Path) -> None:
+        """Delete the pages shown longest ago until the cache is within ``max_bytes``."""
+        self._added = 0
+        files = []
+        for path in self.renders.glob("*/*.png"):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                files.append((stat.st_mtime_ns, stat.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                total -= size
 
     def close(self) -> None:
         with self._lock:

@@ -134,3 +134,16 @@ def test_a_page_that_takes_too_long_to_draw_is_given_up_in_one_line(tmp_path):
             renderer.render(DATA / f"{ESSEX}.pdf", "0" * 64, 1, 1.0)
     assert str(error.value).endswith("page 1 cannot be drawn (drawing took over 0 s) — use the text view")
     assert not any((tmp_path / "renders").rglob("*.png"))
+
+
+def test_the_cache_keeps_to_its_size_dropping_the_pages_shown_longest_ago(tmp_path):
+    pdf = DATA / f"{ESSEX}.pdf"
+    with Renderer(tmp_path / "renders", max_bytes=600_000) as renderer:  # two or three pages at this scale
+        first = renderer.render(pdf, "a" * 64, 1, 1.5)
+        for page in (2, 3, 4):
+            time.sleep(0.01)
+            renderer.render(pdf, "a" * 64, 1, 1.5)  # page 1 shown again: kept
+            renderer.render(pdf, "a" * 64, page, 1.5)
+        kept = sorted(p.name for p in (tmp_path / "renders").rglob("*.png"))
+    assert first.path.exists() and "4-150.png" in kept and "2-150.png" not in kept
+    assert sum(p.stat().st_size for p in (tmp_path / "renders").rglob("*.png")) <= 600_000
