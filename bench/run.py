@@ -17,7 +17,9 @@ Parts (``--parts`` picks some; all by default):
   alone (bench/startup.py);
 - ``scale``: 100k and 1M passages (synthetic reports of real sentences among the real
   corpus): exact against approximate vector search, recall@10, memory and disk against the
-  float32 vectors, ask latency, BM25 latency (bench/scale.py).
+  float32 vectors, ask latency, BM25 latency (bench/scale.py);
+- ``page``: a citation to its page image, cold and cached; drawing a page, PDFium against
+  pdftoppm; parsing with and without the text's positions (bench/page_view.py).
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 REPORTS = ROOT.parent / "shared" / "corpus" / "reports"
 QUICK_REPORTS = ("gao-08-587t.pdf",)  # the smallest corpus PDF: a quick run still parses one
-PARTS = ("encoders", "sync", "noop", "ask", "startup", "scale")
+PARTS = ("encoders", "sync", "noop", "ask", "startup", "scale", "page")
 
 
 @dataclass
@@ -317,6 +319,24 @@ def part_scale(ctx: Context, figures: Figures) -> None:
         figures.data[f"scale_{key}"] = value
     for row in scale.rows(figures.data):
         figures.rows.append(Row(*row))
+
+
+def part_page(ctx: Context, figures: Figures) -> None:
+    import page_view
+
+    f = page_view.measure(ctx.quick)
+    draw, click, placed = f["draw"], f["click"], f["positions"]
+    figures.add("page_click_cold_ms", round(click["cold_click_ms"], 1), "a citation to its page image, not drawn yet (ms)",
+                compared=f"first click {click['first_click_ms']:.0f} ms (starts the renderer)", target="<= 1000",
+                met=max(click["first_click_ms"], click["cold_click_max_ms"]) <= 1000)
+    figures.add("page_click_cached_ms", round(click["cached_click_ms"], 2), "... drawn before (ms)")
+    poppler = f"pdftoppm {draw['pdftoppm_ms']:.0f} ms" if draw["pdftoppm_ms"] is not None else "pdftoppm not installed"
+    figures.add("page_draw_ms", round(draw["pdfium_ms"], 1), "draw a page at 1.5 px/pt, PDFium in its child (ms)",
+                compared=f"{poppler}, a process per page")
+    figures.add("parse_placed_pages_per_s", round(placed["pages_per_s_placed"], 1), "PDF pages parsed per second with positions",
+                compared=f"{placed['pages_per_s_text_only']:.1f} without")
+    figures.add("positions_mb_per_1000_pages", round(placed["stored_bytes_per_1000_pages"] / 1e6, 2),
+                "positions stored per 1,000 pages (MB)")
 
 
 def main(argv: list[str] | None = None) -> int:
