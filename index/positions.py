@@ -27,6 +27,10 @@ import numpy as np
 # by the next sync for its positions alone (no re-embedding).
 POSITIONS_VERSION = 4
 
+# A page with more words than this (no report's page has a tenth of it; a hostile PDF can have
+# millions) is not aligned: its text gets no boxes, and placing a report stays fast.
+MAX_PAGE_WORDS = 20_000
+
 _KEYS: dict[str, str] = {}
 
 
@@ -78,6 +82,8 @@ def _match_chars(a: str, a_at: list[int], b: str, b_at: list[int], out: np.ndarr
 def _align_words(ours: list, theirs: list, out: np.ndarray, page: int, taken: np.ndarray) -> None:
     """Align two lists of words in order; runs that differ (a word hyphenated over a line break
     on the page, joined in the text) are aligned character by character."""
+    if max(len(ours), len(theirs)) > MAX_PAGE_WORDS:
+        return
     matcher = SequenceMatcher(None, [w for w, _ in ours], [w for w, _ in theirs], autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":

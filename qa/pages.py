@@ -162,7 +162,7 @@ class PageViews:
         with self._lock:
             found = self._positions.get(entry.segment)
             if found is None:
-                if len(self._positions) >= 64:  # a few reports' worth; each is read in milliseconds
+                if len(self._positions) >= 8:  # the reports being read; another is read again in milliseconds
                     self._positions.clear()
                 found = self.index_dir.read_positions(entry)
                 if found is not None:  # none yet may mean a sync has still to add them

@@ -204,3 +204,20 @@ def test_the_letters_of_a_ligature_stay_on_their_line():
     chars = PageCharacters("office", np.array(boxes, np.float32), (0, 0, 600, 800), 0, None)
     positions = build("office", [0], [chars], [None])
     assert positions.boxes(0, 6) == [(1, 0, 700, 26, 712)] and len(positions.words) == 1
+
+
+def test_a_page_of_too_many_words_is_left_unboxed_quickly():
+    """A hostile page of 30,000 words; a page of 2,000 (more than any report's) is boxed."""
+    import time
+
+    def page(n: int) -> tuple[str, PageCharacters]:
+        words = " ".join(f"w{i % 97}" for i in range(n))
+        boxes = np.tile(np.array([[0, 700, 5, 712]], np.float32), (len(words), 1))
+        return words, PageCharacters(words, boxes, (0, 0, 600, 800), 0, None)
+
+    words, chars = page(30_000)
+    started = time.perf_counter()
+    assert build(words, [0], [chars], [None]).boxes(0, len(words)) == []
+    assert time.perf_counter() - started < 2
+    words, chars = page(2_000)
+    assert build(words, [0], [chars], [None]).boxes(0, 10)
