@@ -36,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from web.files import FileGuard
+from web.files import FileGuard, index_own_paths, renders_folder
 from web.gate import Gate
 from web.page import asset
 from web.page.chat import NO_SOURCES, transcript_html
@@ -181,8 +181,9 @@ def gradio_auth(users):
 
 def launch_options(args, library: Path, index: Path, uploads: Path, users=None) -> dict:
     """How the server is launched: loopback unless ``--host``, no share link, file routes limited
-    to the library and the upload folder, uploads capped at ``--max-upload-mb``; with ``users``
-    (web.users.Users), the page, its config, the file routes and the API need a login."""
+    to the library, the upload folder and the pages drawn for the page view, uploads capped at
+    ``--max-upload-mb``; with ``users`` (web.users.Users), the page, its config, the file routes
+    and the API need a login."""
     import gradio as gr
     from starlette.middleware import Middleware
 
@@ -198,10 +199,11 @@ def launch_options(args, library: Path, index: Path, uploads: Path, users=None) 
         footer_links=["api"],  # the API docs (only /ask), no "built with"/settings links
         quiet=True,
         prevent_thread_lock=True,
-        allowed_paths=[str(library.resolve())],
-        blocked_paths=[str(index.resolve())],
+        allowed_paths=[str(library.resolve()), str(renders_folder(index))],
+        blocked_paths=index_own_paths(index),
         max_file_size=args.max_upload_mb * 1024 * 1024,
-        app_kwargs={"middleware": [Middleware(FileGuard, folders=[library, uploads])]},
+        app_kwargs={"middleware": [Middleware(FileGuard, folders=[library, uploads, renders_folder(index)],
+                                              blocked=[index])]},
         auth=gradio_auth(users) if users else None,
         auth_message="Report QA: log in with the user name and password you were given." if users else None,
         # Each question waiting for a worker holds a thread (web/gate.py): room for all of them

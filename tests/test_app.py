@@ -262,13 +262,29 @@ def test_file_guard_serves_only_inside_its_folders(tmp_path):
         assert not guard.allows(refused), refused
 
 
+def test_file_guard_serves_the_drawn_pages_but_not_the_rest_of_the_index(tmp_path):
+    library = tmp_path / "library"
+    index = library / ".index"  # even an index inside the library keeps its own files
+    (index / "renders" / "abc").mkdir(parents=True)
+    (index / "segments").mkdir()
+    guard = FileGuard(None, [library, index / "renders"], blocked=[index])
+    assert guard.allows(f"/gradio_api/file={index}/renders/abc/2-150.png")
+    assert guard.allows(f"/gradio_api/file={library}/r.pdf")
+    for refused in (f"/gradio_api/file={index}/manifest.json", f"/gradio_api/file={index}/segments/s.txt",
+                    f"/gradio_api/file={index}/renders/../manifest.json", f"/gradio_api/file={index}"):
+        assert not guard.allows(refused), refused
+
+
 def test_launch_is_loopback_without_share_link_and_limits_files(tmp_path):
     args = app._parser().parse_args([])
     assert args.host == "127.0.0.1" and args.max_upload_mb == app.MAX_UPLOAD_MB
     options = app.launch_options(args, tmp_path / "library", tmp_path / "index", tmp_path / "uploads")
     assert options["server_name"] == "127.0.0.1" and options["share"] is False
-    assert options["allowed_paths"] == [str((tmp_path / "library").resolve())]
-    assert options["blocked_paths"] == [str((tmp_path / "index").resolve())]
+    index = (tmp_path / "index").resolve()
+    assert options["allowed_paths"] == [str((tmp_path / "library").resolve()), str(index / "renders")]
+    # the index's own files stay blocked (Gradio lets a blocked folder win over one allowed inside it)
+    assert str(index / "manifest.json") in options["blocked_paths"] and str(index / "segments") in options["blocked_paths"]
+    assert str(index / "renders") not in options["blocked_paths"]
     assert options["max_file_size"] == app.MAX_UPLOAD_MB * 1024 * 1024
     assert app._parser().parse_args(["--host", "0.0.0.0"]).host == "0.0.0.0"
 
