@@ -11,7 +11,8 @@ the file routes' guard ``web/files.py``.
 
 Clicking a citation ``[n]`` (in an answer, in the sources panel, or previous/next in the viewer)
 opens the source viewer: the report's full text scrolled to the cited paragraph, the answer's
-sentences highlighted, page markers for PDFs and a link to the original file. The click reaches
+sentences highlighted, page markers for PDFs and a link to the original file; or, for a PDF, the
+page view (the page drawn, the passage and the answer boxed on it). The click reaches
 Python as the viewer's custom ``cite`` event (``gr.HTML`` ``js_on_load``, see ``viewer.js``), which
 renders the report server-side from :meth:`qa.ask.Asker.document`.
 

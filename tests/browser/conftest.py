@@ -34,23 +34,48 @@ def _library_server_booting(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def _pdf_server_booting(tmp_path_factory):
+    """The page view's server: the seed report and the 2019 Essex Ofsted PDF (11 pages), indexed
+    at start-up; started without waiting, like the library's."""
+    tmp = tmp_path_factory.mktemp("pdf_server")
+    library = tmp / "library"
+    shutil.copytree(ROOT / "seeds", library)
+    shutil.copy2(ROOT / "tests" / "data" / "80468_essex__ilacs_07-january-2019.pdf", library)
+    server = start_app(library, tmp / "index", tmp / "app.log", wait=False)
+    server.library = library
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _boot_early(request):
     """Start the servers the selected tests need, all at once: they boot side by side."""
     needed = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
-    for server, booting in (("seed_server", "seed_server_booting"), ("library_server", "_library_server_booting")):
+    for server, booting in (("seed_server", "seed_server_booting"), ("library_server", "_library_server_booting"),
+                            ("pdf_server", "_pdf_server_booting")):
         if server in needed:
             request.getfixturevalue(booting)
 
 
+def _up(server):
+    """``server`` once it is up (stopped if it does not come up)."""
+    try:
+        wait_until_up(server, STARTUP_TIMEOUT)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 @pytest.fixture(scope="session")
 def library_server(_library_server_booting):
-    try:
-        wait_until_up(_library_server_booting, STARTUP_TIMEOUT)
-    except BaseException:
-        _library_server_booting.stop()
-        raise
-    return _library_server_booting
+    return _up(_library_server_booting)
+
+
+@pytest.fixture(scope="session")
+def pdf_server(_pdf_server_booting):
+    return _up(_pdf_server_booting)
 
 
 @pytest.fixture(scope="session")
@@ -76,26 +101,31 @@ def _chat_page(browser, server, viewport) -> ChatPage:
     return ChatPage(context.new_page(), server.url)
 
 
-@pytest.fixture(scope="module")
-def desktop(browser, seed_server):
-    """One desktop-sized page on the seed server, shared by a module's tests (in order)."""
-    chat = _chat_page(browser, seed_server, DESKTOP)
+def _opened(browser, server, viewport):
+    """A page of the app opened in a new browser context, closed after (a fixture's body)."""
+    chat = _chat_page(browser, server, viewport)
     chat.goto()
     yield chat
     chat.close()
+
+
+@pytest.fixture(scope="module")
+def desktop(browser, seed_server):
+    """One desktop-sized page on the seed server, shared by a module's tests (in order)."""
+    yield from _opened(browser, seed_server, DESKTOP)
 
 
 @pytest.fixture(scope="module")
 def phone(browser, seed_server):
-    chat = _chat_page(browser, seed_server, PHONE)
-    chat.goto()
-    yield chat
-    chat.close()
+    yield from _opened(browser, seed_server, PHONE)
 
 
 @pytest.fixture(scope="module")
 def library_page(browser, library_server):
-    chat = _chat_page(browser, library_server, DESKTOP)
-    chat.goto()
-    yield chat
-    chat.close()
+    yield from _opened(browser, library_server, DESKTOP)
+
+
+@pytest.fixture(scope="module")
+def pdf_page(browser, pdf_server):
+    """One desktop-sized page on the page view's server (the seed report and a PDF)."""
+    yield from _opened(browser, pdf_server, DESKTOP)

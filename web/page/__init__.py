@@ -3,6 +3,7 @@
 - ``markup.py``  the small pieces every view uses (escaping, marks, where a citation is)
 - ``chat.py``    the chat's turns, the answer with its ``[n]`` buttons, the sources panel
 - ``viewer.py``  the source viewer: a report's text with the cited paragraph marked
+- ``pageview.py`` its page view: a PDF's pages drawn, the passage and the answer boxed on them
 - ``reports.py`` the Reports tab and what adding or removing reports did
 - ``events.py``  what each question, click and upload does (the handlers ``app.py`` wires)
 - ``viewer.js``, ``transcript.js``  the page's behaviour in the browser (``js_on_load`` bodies)

@@ -7,8 +7,10 @@ thread's imports (faiss, torch); the handlers import their errors once loaded.
 """
 # No ``from __future__ import annotations``: Gradio reads the handlers' type hints as objects
 # (gr.Request, gr.EventData, and /ask's parameters).
+import atexit
 import contextlib
 import logging
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -19,7 +21,8 @@ from web.gate import Busy, Gate, TooSlow
 from web.page.chat import NO_SOURCES, Turn, chat_turn, previous_question, sources_html, transcript_html
 from web.page.markup import human_size, one_line
 from web.page.reports import notice_html, reports_html, sync_message
-from web.page.viewer import VIEWER_CLOSED, document_html, viewer_message_html
+from web.page.pageview import ZOOMS, zoom_level
+from web.page.viewer import VIEWER_CLOSED, document_html, locate, page_view_html, viewer_message_html
 from web.startup import Startup, StartupProblem, status_html
 
 log = logging.getLogger("reportqa.app")
@@ -66,6 +69,8 @@ class PageEvents:
         self.users = users
         self.max_upload_mb = max_upload_mb
         self.admins_only = bool(users and users.admins)
+        self._views = None  # the page view's pages (qa.pages.PageViews), once a PDF is shown as pages
+        self._views_lock = threading.Lock()
 
     # -- who may change the library, and the library's files --
 
@@ -152,8 +157,10 @@ class PageEvents:
     # -- source viewer --
 
     def open_source(self, turns: list, evt: gr.EventData):
-        """The viewer for the clicked citation (``turn``, ``n``) or report (``report``)."""
+        """The viewer for the clicked citation (``turn``, ``n``) or report (``report``), in the
+        ``view`` asked for ("text", or "page" for a PDF: at ``page`` if given, at ``zoom``)."""
         report_id = getattr(evt, "report", None)
+        how = dict(view=getattr(evt, "view", None), page=getattr(evt, "page", None), zoom=getattr(evt, "zoom", 0))
         try:
             asker = self.startup.wait(API_WAIT_S)
         except StartupProblem as exc:
@@ -163,14 +170,14 @@ class PageEvents:
         try:
             if report_id is not None:
                 report, text = asker.document(str(report_id))
-                return document_html(report, text, download=self.download(report)), gr.skip()
+                return self.viewer(asker, report, text, **how), gr.skip()
             i, n = int(getattr(evt, "turn", -1)), int(getattr(evt, "n", 0))
             if not (0 <= i < len(turns) and turns[i].answered and 1 <= n <= len(turns[i].answer.citations)):
                 return viewer_message_html("That citation is no longer in this chat; ask the question again."), gr.skip()
             answer = turns[i].answer
             citation = answer.citations[n - 1]
             report, text = asker.document(citation.report)
-            viewer = document_html(report, text, citation, i, len(answer.citations), self.download(report))
+            viewer = self.viewer(asker, report, text, citation, i, len(answer.citations), **how)
             return viewer, sources_html(answer, i, current=n)
         except QuestionError:
             return viewer_message_html(
@@ -179,6 +186,50 @@ class PageEvents:
         except Exception as exc:
             log.exception("opening a source failed")
             return viewer_message_html(f"Error: {one_line(exc)}"), gr.skip()
+
+    def viewer(self, asker, report, text: str, citation=None, turn: int | None = None, total: int = 0,
+               view=None, page=None, zoom=0) -> str:
+        """The viewer's HTML: the page view when asked for and the report is a PDF, else the text
+        view (with the page view's one-line error above it when it could not be shown)."""
+        from index.errors import ReportError
+
+        download, note = self.download(report), None
+        if view == "page" and report.page_starts:
+            page = page if isinstance(page, int) and not isinstance(page, bool) else None
+            try:
+                images = self.page_images(asker, report, text, citation, page, zoom_level(zoom))
+            except ReportError as exc:
+                note = f"No page view: {one_line(exc)}"
+            else:
+                if images:
+                    return page_view_html(report, images, citation, turn, total, download, zoom_level(zoom), page)
+        return document_html(report, text, citation, turn, total, download, note)
+
+    def page_images(self, asker, report, text: str, citation, page: int | None, zoom: int):
+        """The pages to show (qa.pages.PageImage): the citation's own (both, over a page break),
+        or ``page`` with the passage boxed where it falls on it; None when the cited words are no
+        longer in the report (the text view says so)."""
+        scale = ZOOMS[zoom][1]
+        views = self.page_views(asker)
+        if citation is None:
+            return [views.page(report.id, page or 1, scale)]
+        cited = locate(citation, text)
+        if cited is None:
+            return None
+        if page is None:
+            return views.passage(report.id, *cited, citation.highlights, scale)
+        return [views.page(report.id, page, scale, *cited, spans=citation.highlights)]
+
+    def page_views(self, asker):
+        """The page views of the asker's index (qa.pages.PageViews), made once; its renderer
+        child stops at exit."""
+        with self._views_lock:
+            if self._views is None:
+                from qa.pages import PageViews
+
+                self._views = PageViews(asker)
+                atexit.register(self._views.close)
+            return self._views
 
     # -- library --
 

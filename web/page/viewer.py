@@ -1,5 +1,6 @@
 """The source viewer: a report's full text, scrolled (by viewer.js) to the cited paragraph, with the
-answer's sentences highlighted, page markers for PDFs, previous/next citation and a download link.
+answer's sentences highlighted, page markers for PDFs, previous/next citation and a download link;
+for a PDF, the page view too (its pages drawn, the passage boxed: ``pageview.py``).
 
 Pure functions over qa.types.Citation and index.passage.Report. A view of the viewer is a
 ``<section class="rq-viewer">`` with a fresh ``data-rq-nonce`` (so the same citation opened again is
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 
 from web.page.markup import esc, merge_spans, where
+from web.page.pageview import page_tools_html, pages_body_html
 
 VIEWER_CLOSED = '<div class="rq-viewer-closed"></div>'
 
@@ -101,23 +103,30 @@ def report_meta(report) -> str:
     return " · ".join(esc(b) for b in bits if b)
 
 
-def document_html(report, text: str, citation=None, turn: int | None = None, total: int = 0,
-                  download: tuple[str, str] | None = None, note: str | None = None) -> str:
-    """The source viewer: a report's header (title, metadata, which citation, previous/next,
-    download link, close) above its full text, scrolled by viewer.js to ``#rq-target``.
+def address_attrs(report, citation=None, turn: int | None = None) -> str:
+    """The data attributes naming what the viewer shows, which its buttons send back (viewer.js):
+    a citation of an answer, or a report."""
+    if citation is not None and turn is not None:
+        return f'data-rq-turn="{turn}" data-rq-n="{citation.n}"'
+    return f'data-rq-report="{esc(report.id)}"'
 
-    :param citation: the citation to mark (qa.types.Citation), or None to show the report alone.
-    :param turn: the answer the citation belongs to, and ``total`` its number of citations, for
-        the previous/next buttons.
-    :param download: ``(url, label)`` of the original file.
-    """
-    cited, highlights = None, []
-    if citation is not None:
-        cited = locate(citation, text)
-        if cited is None:
-            note = note or "This report has changed since the answer: the cited passage is no longer in it."
-        else:
-            highlights = [[cited[0] + s, cited[0] + e] for s, e in citation.highlights]
+
+def view_switch_html(address: str, view: str) -> str:
+    """Text | Page: the two views of a PDF report (not shown for text and Markdown reports)."""
+    buttons = "".join(
+        f'<button type="button" class="rq-view rq-view-{name}" {address} data-rq-view="{name}" '
+        f'aria-pressed="{"true" if name == view else "false"}">{label}</button>'
+        for name, label in (("text", "Text"), ("page", "Page"))
+    )
+    return f'<span class="rq-views" role="group" aria-label="Show the report as">{buttons}</span>'
+
+
+def viewer_frame(report, body: str, citation=None, turn: int | None = None, total: int = 0,
+                 download: tuple[str, str] | None = None, note: str | None = None, view: str = "text",
+                 tools: str = "", body_class: str = "rq-doc") -> str:
+    """The viewer around ``body`` (the scrolling part): the report's title, metadata, which
+    citation with previous/next, the Text | Page switch for a PDF, ``tools`` (the page view's),
+    the download link, a note, and close."""
     nav = ""
     if citation is not None and turn is not None:
         def step(n: int, label: str, css: str) -> str:
@@ -132,22 +141,61 @@ def document_html(report, text: str, citation=None, turn: int | None = None, tot
             f'{step(citation.n + 1, "Next ›", "rq-next")}</div>'
         )
     cited_where = f'<span>[{citation.n}]: {esc(where(citation))}</span>' if citation is not None else ""
+    switch = view_switch_html(address_attrs(report, citation, turn), view) if report.page_starts else ""
     link = ""
     if download:
         link = f'<a class="rq-download" href="{esc(download[0])}" download="{esc(Path(report.source).name)}">{esc(download[1])}</a>'
     note_html = f'<p class="rq-note rq-low" role="note">{esc(note)}</p>' if note else ""
+    label = "Pages" if view == "page" else "Full text"
     return (
         f'<section class="rq-viewer" role="dialog" aria-modal="false" aria-labelledby="rq-viewer-title" '
-        f'data-rq-nonce="{next(_nonce)}" data-rq-showing="{esc(report.id)}" '
+        f'data-rq-nonce="{next(_nonce)}" data-rq-showing="{esc(report.id)}" data-rq-view="{view}" '
         f'data-rq-showing-n="{citation.n if citation is not None else ""}">'
         '<header class="rq-viewer-head"><div class="rq-viewer-top">'
         f'<h2 id="rq-viewer-title" tabindex="-1">{esc(report.title)}</h2>'
         '<button type="button" class="rq-close" data-rq-close aria-label="Close the report (Escape)">✕</button></div>'
         f'<p class="rq-meta">{report_meta(report)} · {esc(Path(report.source).name)}</p>'
-        f'{nav}<p class="rq-viewer-cited">{cited_where}{link}</p>{note_html}</header>'
-        f'<div class="rq-doc" tabindex="0" aria-label="Full text of {esc(report.title)}">'
-        f"{document_body_html(text, report.page_starts, cited, highlights)}</div></section>"
+        f'{nav}<p class="rq-viewer-cited">{cited_where}{switch}{link}</p>{tools}{note_html}</header>'
+        f'<div class="{body_class}" tabindex="0" aria-label="{label} of {esc(report.title)}">{body}</div></section>'
     )
+
+
+def document_html(report, text: str, citation=None, turn: int | None = None, total: int = 0,
+                  download: tuple[str, str] | None = None, note: str | None = None) -> str:
+    """The source viewer's text view: a report's header (title, metadata, which citation,
+    previous/next, download link, close) above its full text, scrolled by viewer.js to
+    ``#rq-target``.
+
+    :param citation: the citation to mark (qa.types.Citation), or None to show the report alone.
+    :param turn: the answer the citation belongs to, and ``total`` its number of citations, for
+        the previous/next buttons.
+    :param download: ``(url, label)`` of the original file.
+    :param note: a one-line note above the text (why the page view is not shown, say).
+    """
+    cited, highlights = None, []
+    if citation is not None:
+        cited = locate(citation, text)
+        if cited is None:
+            note = note or "This report has changed since the answer: the cited passage is no longer in it."
+        else:
+            highlights = [[cited[0] + s, cited[0] + e] for s, e in citation.highlights]
+    body = document_body_html(text, report.page_starts, cited, highlights)
+    return viewer_frame(report, body, citation, turn, total, download, note)
+
+
+def page_view_html(report, images, citation=None, turn: int | None = None, total: int = 0,
+                   download: tuple[str, str] | None = None, zoom: int = 0, page_asked: int | None = None) -> str:
+    """The source viewer's page view: the header as in the text view, the page tools (previous
+    / next page, where, zoom), then the page(s) drawn with the passage and the answer boxed.
+
+    :param images: the pages to show (qa.pages.PageImage), in order: two when the passage
+        crosses a page break.
+    :param page_asked: the page the user went to with previous / next (None: the citation's own).
+    """
+    address = address_attrs(report, citation, turn)
+    return viewer_frame(report, pages_body_html(images, report.title, zoom), citation, turn, total, download,
+                        view="page", tools=page_tools_html(images, address, zoom, page_asked),
+                        body_class="rq-doc rq-pages")
 
 
 def viewer_message_html(message: str) -> str:
