@@ -83,9 +83,11 @@ if (!window.__rqWired) {
   });
 }
 
-// Scroll the cited passage into view: a passage that fits sits mid-panel; a longer one (it may
-// span paragraphs, or pages) is placed so that the answer's first highlighted words show, else
-// its start. Returns the cited element, or null when the view has none.
+// Scroll the cited passage into view (the viewer's scroller only, never the page): a passage that
+// fits sits mid-panel, all of it (over a page break too); a longer one (it may span paragraphs,
+// or pages) is placed so that the answer's first highlighted words are mid-panel, else its start
+// near the top. Sideways (a zoomed page), the passage's lines are centred, or their starts shown.
+// Returns the cited element, or null when the view has none.
 function place(viewer) {
   const doc = viewer.querySelector(".rq-doc");
   const cited = viewer.querySelector("#rq-target");
@@ -93,14 +95,22 @@ function place(viewer) {
     if (doc) doc.scrollTop = 0;
     return null;
   }
-  const marks = viewer.querySelectorAll(".rq-cited, .rq-box-passage");
-  const last = marks[marks.length - 1] || cited;
-  const height = last.getBoundingClientRect().bottom - cited.getBoundingClientRect().top;
+  const marks = [...viewer.querySelectorAll(".rq-cited, .rq-box-passage")];
+  const rects = (marks.length ? marks : [cited]).map((m) => m.getBoundingClientRect());
+  const top = Math.min(...rects.map((r) => r.top)), bottom = Math.max(...rects.map((r) => r.bottom));
+  const left = Math.min(...rects.map((r) => r.left)), right = Math.max(...rects.map((r) => r.right));
+  const d = doc.getBoundingClientRect();
   const words = viewer.querySelector(".rq-cited mark.rq-hl, .rq-box-answer");
-  const at = (block) => ({ block, inline: "start" });
-  if (height < doc.clientHeight * 0.7) cited.scrollIntoView(at("center"));
-  else if (words) words.scrollIntoView(at("center"));
-  else cited.scrollIntoView(at("start"));
+  let middle = top + doc.clientHeight / 2 - 16;
+  if (bottom - top < doc.clientHeight * 0.9) middle = (top + bottom) / 2;
+  else if (words) {
+    const w = words.getBoundingClientRect();
+    middle = (w.top + w.bottom) / 2;
+  }
+  doc.scrollTop += middle - (d.top + d.bottom) / 2;
+  if (doc.scrollWidth > doc.clientWidth) {
+    doc.scrollLeft += right - left < doc.clientWidth ? (left + right) / 2 - (d.left + d.right) / 2 : left - d.left - 12;
+  }
   return cited;
 }
 
