@@ -86,7 +86,8 @@ if (!window.__rqWired) {
 // Scroll the cited passage into view (the viewer's scroller only, never the page): a passage that
 // fits sits mid-panel, all of it (over a page break too); a longer one (it may span paragraphs,
 // or pages) is placed so that the answer's first highlighted words are mid-panel, else its start
-// near the top. Sideways (a zoomed page), the passage's lines are centred, or their starts shown.
+// near the top. Sideways (a zoomed page), the passage's lines then in view are centred, or their
+// starts shown.
 // Returns the cited element, or null when the view has none.
 function place(viewer) {
   const doc = viewer.querySelector(".rq-doc");
@@ -98,7 +99,6 @@ function place(viewer) {
   const marks = [...viewer.querySelectorAll(".rq-cited, .rq-box-passage")];
   const rects = (marks.length ? marks : [cited]).map((m) => m.getBoundingClientRect());
   const top = Math.min(...rects.map((r) => r.top)), bottom = Math.max(...rects.map((r) => r.bottom));
-  const left = Math.min(...rects.map((r) => r.left)), right = Math.max(...rects.map((r) => r.right));
   const d = doc.getBoundingClientRect();
   const words = viewer.querySelector(".rq-cited mark.rq-hl, .rq-box-answer");
   let middle = top + doc.clientHeight / 2 - 16;
@@ -108,7 +108,10 @@ function place(viewer) {
     middle = (w.top + w.bottom) / 2;
   }
   doc.scrollTop += middle - (d.top + d.bottom) / 2;
-  if (doc.scrollWidth > doc.clientWidth) {
+  if (doc.scrollWidth > doc.clientWidth) { // sideways: the lines now in view
+    const seen = (marks.length ? marks : [cited]).map((m) => m.getBoundingClientRect()).filter((r) => r.bottom > d.top && r.top < d.bottom);
+    const lines = seen.length ? seen : [cited.getBoundingClientRect()];
+    const left = Math.min(...lines.map((r) => r.left)), right = Math.max(...lines.map((r) => r.right));
     doc.scrollLeft += right - left < doc.clientWidth ? (left + right) / 2 - (d.left + d.right) / 2 : left - d.left - 12;
   }
   return cited;
