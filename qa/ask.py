@@ -92,6 +92,9 @@ class Asker:
         self._loaded: LoadedIndex | None = None
         self._lock = threading.Lock()
         self._report_vectors: dict[str, np.ndarray] = {}  # "title. kind" -> its vector
+        # The loaded version's report ids and their vectors as one matrix: a question's
+        # similarity to every report is then one product, not a Python loop per report.
+        self._report_matrix: tuple[LoadedIndex, list[str], np.ndarray] | None = None
 
     @property
     def embedder(self):
@@ -180,7 +183,8 @@ class Asker:
         index = self.loaded()
         only = self.report_ids(reports) if reports else None
         vector = self.embedder.encode([question])[0]
-        prior = {rid: float(v @ vector) for rid, v in self.report_vectors(index).items()}
+        ids, matrix = self.report_matrix(index)
+        prior = dict(zip(ids, (matrix @ vector).tolist()))
         return retrieve(index, question, vector, k, retriever or self.retriever, only, prior), vector
 
     def report_vectors(self, index: LoadedIndex) -> dict[str, np.ndarray]:
@@ -191,6 +195,17 @@ class Asker:
         if new:
             self._report_vectors.update(zip(new, self.embedder.encode(new)))
         return {rid: self._report_vectors[t] for rid, t in texts.items()}
+
+    def report_matrix(self, index: LoadedIndex) -> tuple[list[str], np.ndarray]:
+        """:meth:`report_vectors` as report ids and one matrix (a row each), made once per
+        loaded version of the index."""
+        cached = self._report_matrix
+        if cached is None or cached[0] is not index:
+            vectors = self.report_vectors(index)
+            ids = list(vectors)
+            matrix = np.stack([vectors[rid] for rid in ids]) if ids else np.zeros((0, self.embedder.dimension), np.float32)
+            cached = self._report_matrix = (index, ids, matrix)
+        return cached[1], cached[2]
 
     def ask(
         self, question: str, top_k: int = 5, reports: list[str] | None = None, retriever: str | None = None,
@@ -211,7 +226,8 @@ class Asker:
             reports = sorted(followup.mentioned_reports(question, [e.report for e in self.loaded().entries.values()])) or None
         index = self.loaded()
         found, vector = self.retrieve(query, top_k * 2, reports, retriever)
-        kinds = {rid: e.report.kind for rid, e in index.entries.items()}
+        # Only the found passages' reports: a large library has thousands of reports.
+        kinds = {h.passage.report: index.entries[h.passage.report].report.kind for h in found}
         merged = assembly.merge_duplicates(found, kinds)[:top_k]
         hits = [lead for lead, _ in merged]
         also_in = {i: others for i, (_, others) in enumerate(merged) if others}
@@ -230,5 +246,6 @@ class Asker:
                 for s in sentences
             ]
             chosen = assembly.choose_sentences(sentences, scores, both=disagreeing)
-        titles = {rid: (e.report.title, str(self.library / e.report.source)) for rid, e in index.entries.items()}
+        titles = {rid: (index.entries[rid].report.title, str(self.library / index.entries[rid].report.source))
+                  for rid in {h.passage.report for h in found}}
         return assembly.assemble(question, hits, chosen, titles, also_in=also_in, disagreeing=disagreeing)
