@@ -253,14 +253,18 @@ def part_ask(index: Path, work: Path) -> dict:
     started = time.perf_counter()
     asker.ask(questions[0])  # embeds the reports' titles once
     first = time.perf_counter() - started
+    # A first pass reads the memory-mapped indexes' pages from disk; a running server has them
+    # in memory, and the parts the ask is compared with below run warm: measured after it.
+    _, cold = timed(asker.ask, questions)
     _, asks = timed(asker.ask, questions)
     vectors, encodes = timed(lambda q: embedder.encode([q])[0], questions)
     _, dense = timed(lambda v: dense_candidates(loaded, v, CANDIDATES, None), vectors)
     _, bm25 = timed(lambda q: lexical.search(q, CANDIDATES), questions)
     return {
         "load_s": round(load_s, 2), "bm25_ready_s": round(bm25_s, 1), "first_ask_s": round(first, 2),
-        "ask": percentiles(asks), "encode": percentiles(encodes), "dense_search": percentiles(dense),
-        "encode_plus_search": percentiles([a + b for a, b in zip(encodes, dense)]), "bm25": percentiles(bm25),
+        "ask_cold": percentiles(cold), "ask": percentiles(asks), "encode": percentiles(encodes),
+        "dense_search": percentiles(dense), "encode_plus_search": percentiles([a + b for a, b in zip(encodes, dense)]),
+        "encode_plus_searches": percentiles([a + b + c for a, b, c in zip(encodes, dense, bm25)]), "bm25": percentiles(bm25),
         "rss_mb": round(rss_mb() - before, 1), "asks": len(asks),
     }
 
@@ -352,8 +356,9 @@ def report(size: int, row: dict) -> str:
                  f"{(build['disk_bytes'] + mem['rss_after_load_mb'] * 2**20) / mem['float32_bytes']:.2f})")
     if "exact_load" in row:
         lines.append(f"exact load {row['exact_load']['load_s']:.1f} s, resident +{row['exact_load']['rss_mb']:.0f} MB")
-    lines.append(f"ask p50 {ask['ask']['p50']:.1f} / p95 {ask['ask']['p95']:.1f} ms ({ask['asks']} asks, hybrid) against encode "
-                 f"{ask['encode']['p50']:.1f} + dense search {ask['dense_search']['p50']:.1f} ms (sum p50 {ask['encode_plus_search']['p50']:.1f}); "
+    lines.append(f"ask p50 {ask['ask']['p50']:.1f} / p95 {ask['ask']['p95']:.1f} ms ({ask['asks']} asks, hybrid; first pass p50 "
+                 f"{ask['ask_cold']['p50']:.1f} / p95 {ask['ask_cold']['p95']:.1f} ms) against encode {ask['encode']['p50']:.1f} + dense "
+                 f"search {ask['dense_search']['p50']:.1f} + BM25 (sum p50 {ask['encode_plus_searches']['p50']:.1f}); "
                  f"BM25 p50 {ask['bm25']['p50']:.1f} / p95 {ask['bm25']['p95']:.1f} ms (ready in {ask['bm25_ready_s']:.0f} s); "
                  f"Asker load {ask['load_s']:.1f} s, first ask {ask['first_ask_s']:.1f} s, resident +{ask['rss_mb']:.0f} MB")
     return "\n".join(lines)
@@ -374,7 +379,7 @@ def rows(data: dict) -> list[tuple]:
         targeted = size == TARGET_SIZE
         search, recall = ap["three_searches_as_asked"]["p50"], min(ap[kind]["recall@10"] for kind in KINDS)
         ratio = ap["memory"]["rss_after_questions_mb"] * 2**20 / ap["memory"]["float32_bytes"]
-        base = ask["encode_plus_search"]["p50"]
+        base = ask["encode_plus_searches"]["p50"]
         table += [
             (f"vector search p50 (ms), the three searches{at}", f"{search:.1f}", f"exact {ex['three_searches']['p50']:.0f} ms",
              "<= 10" if targeted else "", search <= 10 if targeted else None),
@@ -385,7 +390,8 @@ def rows(data: dict) -> list[tuple]:
             (f"BM25 p50 (ms){at}", f"{ask['bm25']['p50']:.1f}", f"p95 {ask['bm25']['p95']:.1f} ms", "<= 30" if targeted else "",
              ask["bm25"]["p50"] <= 30 if targeted else None),
             (f"ask p50 (ms){at}", f"{ask['ask']['p50']:.1f}",
-             f"{ask['ask']['p50'] / base:.2f}x encode + dense search {base:.1f} ms", "<= 1.2x", ask["ask"]["p50"] <= 1.2 * base),
+             f"{ask['ask']['p50'] / base:.2f}x encode + searches {base:.1f} ms (first pass {ask['ask_cold']['p50']:.1f} ms)",
+             "<= 1.2x", ask["ask"]["p50"] <= 1.2 * base),
             (f"approximate index build / load (s){at}", f"{row['build']['build_s']:.0f} / {ap['load_s']:.1f}",
              f"on disk {row['build']['disk_bytes'] / 2**30:.2f} GiB"),
         ]
