@@ -228,6 +228,17 @@ def test_int8_agrees_with_torch_on_the_seed(encoders, seed_texts):
 
 
 @pytest.mark.slow
+def test_int8_embeds_each_text_alone_so_its_vector_does_not_depend_on_its_batch(encoders, seed_texts):
+    int8 = encoders["onnx-int8"]
+    passages, sentences = seed_texts
+    texts = passages[:6] + sentences[:6]  # long and short, run at once on the encoder's threads
+    together = int8.encode(texts, batch_size=len(texts))
+    alone = np.concatenate([int8.encode([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-6)
+    assert np.allclose(int8.encode(texts[::-1], batch_size=5)[::-1], alone, atol=1e-6)
+
+
+@pytest.mark.slow
 def test_an_index_built_by_one_encoder_is_used_by_the_other_unless_its_vectors_disagree(seed_asker, encoders, tmp_path):
     from qa.ask import Asker
 
