@@ -24,17 +24,16 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 ENCODERS = ("torch", "onnx-int8")
-# torch stays the default (README, "Encoders"): on an idle machine onnx-int8 embeds passages
-# 1.65x (a real report's) to 2.3x (the seed's) as fast, short of a clear 2x, and though its
-# recall on the gold sets is torch's on average (MRR 0.596 against 0.592), two of
-# tests/test_gold_sets.py's floors, measured with torch, move by one question. Questions are 5x
-# faster (1.5 ms against 7.3 ms) and it needs no torch: choose it with --encoder onnx-int8 or
-# REPORTQA_ENCODER=onnx-int8.
+# torch stays the default (README, "Encoders"): onnx-int8 embeds passages 2.7x to 3.2x as fast
+# (each text alone, unpadded, one per core: bench/run.py --parts encoders) and questions 4x as
+# fast (1.5 ms against 5.6 ms), but its recall@3 on the gold sets is lower by one question on
+# two of them (Thurrock 0.733 -> 0.700, past the 0.02 allowed; the seed 0.747 -> 0.734) while
+# higher on GAO. Choose it with --encoder onnx-int8 or REPORTQA_ENCODER=onnx-int8.
 DEFAULT_ENCODER = "torch"
 # Texts per batch; Embedder.encode sorts texts by length first, so that a batch pads little.
-# Passages per second of the seed, Essex Ofsted 2019 and GAO-06-282 (258, bench/encoders.py):
-# torch 126 / 105 / 84 / 48 at 16 / 32 / 64 / 128, onnx-int8 235 / 182 / 61 / 32; 16 is the
-# fastest of these for both (a second run, 96 passages: 111 / 100 / 75 / 54 and 227 / 163 / 109 / 75).
+# torch's passages per second (seed, Essex Ofsted 2019 and GAO-06-282, bench/encoders.py): 126 /
+# 105 / 84 / 48 at 16 / 32 / 64 / 128, and 8 about as fast as 16. onnx-int8 runs each text alone
+# whatever the batch (index/onnx_int8.py), so the size only groups its work.
 BATCH_SIZE = 16
 
 
