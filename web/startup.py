@@ -178,7 +178,7 @@ def load_asker(library: Path, index: Path, model: str | None, stage):
         stage(LOADING)
         loaded = asker.loaded()
         loaded.lexical
-        asker.report_vectors(loaded)  # the model's first call (slower than the next) is paid here
+        asker.report_matrix(loaded)  # the model's first call (slower than the next) and the reports' matrix are paid here
     except (IndexUnusable, ModelError, ReportError, OSError) as exc:
         raise StartupFailed(one_line(exc)) from None
     return asker
