@@ -14,7 +14,7 @@ from index.store import IndexDir, IndexUnusable, LoadedIndex, check_compatible, 
 from index.sync import SyncResult, sync
 from qa import answer as assembly
 from qa import followup
-from qa.retrieve import RETRIEVERS, Hit, retrieve, sentence_similarities
+from qa.retrieve import RETRIEVERS, Hit, retrieve, sentence_similarities, start_lexical
 from qa.types import Answer
 
 MAX_QUESTION_CHARS = 1000
@@ -182,10 +182,13 @@ class Asker:
             raise ValueError(f"k must be greater than 0. Currently, k is {k}")
         index = self.loaded()
         only = self.report_ids(reports) if reports else None
+        retriever = retriever or self.retriever
+        # BM25 needs no vector: it searches on another core while the model encodes the question.
+        lexical = start_lexical(index, question, k, only) if retriever != "dense" else None
         vector = self.embedder.encode([question])[0]
         ids, matrix = self.report_matrix(index)
         prior = dict(zip(ids, (matrix @ vector).tolist()))
-        return retrieve(index, question, vector, k, retriever or self.retriever, only, prior), vector
+        return retrieve(index, question, vector, k, retriever, only, prior, lexical=lexical), vector
 
     def report_vectors(self, index: LoadedIndex) -> dict[str, np.ndarray]:
         """Each report's vector: its title and kind embedded (cached by that text, so a new

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +23,8 @@ NOTES = ("footnote", "reference")  # the apparatus of a report, weighed down (qa
 # In a large library the passage searches run on a second thread while the caller searches
 # the sentences (FAISS lets go of the GIL): 8 ms instead of 14 for the three at 1M passages on
 # this 2-core machine (bench/scale.py). A small library's searches take well under a millisecond:
-# they stay on the caller's thread.
+# they stay on the caller's thread. The BM25 search needs no question vector: it can run here
+# while the caller encodes the question (:func:`start_lexical`).
 _searches = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="passage-search")  # threads start on first use
 
 
@@ -86,7 +87,7 @@ def nearest_keys(index: LoadedIndex, question_vector: np.ndarray, pool: int, all
     """Keys of the passages nearest the question by passage, passage-with-headings or sentence
     vector (``pool`` from each search)."""
     passages = None
-    if index.search.get("kind") == "ivf" and (os.cpu_count() or 1) > 1:
+    if _large(index):
         passages = _searches.submit(_nearest_passages, index, question_vector, pool, allowed)
     else:
         keys = _nearest_passages(index, question_vector, pool, allowed)
@@ -108,14 +109,43 @@ def proximity(index: LoadedIndex, key: int, weights: dict[str, float]) -> float:
     return max((index.lexical.share(weights, index.lexical.terms(p.text[s:e])) for s, e in p.sentences), default=0.0)
 
 
+def _scope(index: LoadedIndex, reports: set[str] | None, k: int) -> tuple[np.ndarray | None, int]:
+    """The passage keys a search may return (None: all) and how many candidates each search gathers."""
+    return (index.report_keys(reports) if reports else None), max(CANDIDATES, k)
+
+
+def _lexical(index: LoadedIndex, question: str, pool: int, allowed: np.ndarray | None,
+             started: Future | None) -> tuple[np.ndarray, np.ndarray]:
+    return started.result() if started is not None else index.lexical.search(question, pool, allowed=allowed)
+
+
+def _large(index: LoadedIndex) -> bool:
+    return index.search.get("kind") == "ivf" and (os.cpu_count() or 1) > 1
+
+
+def start_lexical(index: LoadedIndex, question: str, k: int, reports: set[str] | None = None) -> Future | None:
+    """In a large library, start the BM25 search that :func:`retrieve` makes for these
+    arguments on another thread, and return it to pass to :func:`retrieve` as ``lexical``: a
+    caller that must first encode the question does both at once (at 100k passages, 1.7 ms of
+    an 18 ms ask; bench/scale.py). None in a small library, whose search takes 0.1 ms."""
+    if not _large(index):
+        return None
+    allowed, pool = _scope(index, reports, k)
+    return _searches.submit(index.lexical.search, question, pool, allowed=allowed)
+
+
 def gather(
     index: LoadedIndex, question: str, question_vector: np.ndarray, pool: int = CANDIDATES,
     allowed: np.ndarray | None = None, report_prior: dict[str, float] | None = None, with_proximity: bool = False,
+    lexical: Future | None = None,
 ) -> tuple[dict[int, Evidence], float]:
     """The first stage: candidates from the dense and BM25 searches, with what is known of each,
-    and how much of the question the best BM25 passage covers (0..1)."""
+    and how much of the question the best BM25 passage covers (0..1).
+
+    :param lexical: the BM25 search already started (:func:`start_lexical`), if it was.
+    """
     dense = dense_candidates(index, question_vector, pool, allowed)
-    keys, scores = index.lexical.search(question, pool, allowed=allowed)
+    keys, scores = _lexical(index, question, pool, allowed, lexical)
     lexical = dict(zip(keys.tolist(), scores.tolist()))
     dense.update(dense_scores(index, [key for key in lexical if key not in dense], question_vector))
     prior = report_prior or {}
@@ -135,7 +165,7 @@ def gather(
 def retrieve(
     index: LoadedIndex, question: str, question_vector: np.ndarray, k: int,
     retriever: str = "hybrid", reports: set[str] | None = None, report_prior: dict[str, float] | None = None,
-    weights: Weights = WEIGHTS,
+    weights: Weights = WEIGHTS, lexical: Future | None = None,
 ) -> list[Hit]:
     """The ``k`` best passages for a question, best first.
 
@@ -144,15 +174,16 @@ def retrieve(
     :param reports: if given, only passages of these report ids.
     :param report_prior: report id -> the question's similarity to that report (its title);
         dense and hybrid weigh it in to rank.
+    :param lexical: the BM25 search for the same question, k and reports, already started
+        (:func:`start_lexical`); otherwise bm25 and hybrid search here.
     """
     if retriever not in RETRIEVERS:
         raise ValueError(f"retriever must be one of {', '.join(RETRIEVERS)}. Currently, retriever is {retriever!r}")
-    allowed = index.report_keys(reports) if reports else None
+    allowed, pool = _scope(index, reports, k)
     if allowed is not None and not len(allowed):
         return []
-    pool = max(CANDIDATES, k)
     if retriever == "bm25":
-        keys, _ = index.lexical.search(question, pool, allowed=allowed)
+        keys, _ = _lexical(index, question, pool, allowed, lexical)
         order = {key: 1.0 / (RRF_K + rank) for rank, key in enumerate(keys.tolist(), start=1)}
         dense = dense_scores(index, list(order), question_vector)
     elif retriever == "dense":
@@ -161,7 +192,7 @@ def retrieve(
         order = {key: d + weights.prior * prior.get(index.passages[key].report, 0.0) for key, d in dense.items()}
     else:
         evidence, coverage = gather(index, question, question_vector, pool, allowed, report_prior,
-                                    with_proximity=weights.proximity > 0)
+                                    with_proximity=weights.proximity > 0, lexical=lexical)
         order = rerank(evidence, coverage, weights)
         dense = {key: e.dense for key, e in evidence.items()}
     best = sorted(order, key=lambda key: -order[key])[:k]

@@ -12,7 +12,7 @@ from index import approximate
 from index.store import IndexDir, load
 from index.sync import sync
 from index.vectors import ApproximateIndex, VectorIndex
-from qa.retrieve import retrieve
+from qa.retrieve import retrieve, start_lexical
 
 PARAGRAPHS = [
     "The force answers emergency calls quickly.", "Too few detectives investigate serious crime.",
@@ -118,6 +118,24 @@ def test_a_large_library_is_searched_approximately_with_the_same_results(large):
         only = retrieve(approx, text, q, 3, "dense", reports={"r5"})
         assert {h.passage.report for h in only} == {"r5"}
         assert [h.key for h in only] == [h.key for h in retrieve(exact, text, q, 3, "dense", reports={"r5"})]
+
+
+def test_a_large_library_starts_bm25_on_another_thread_with_the_same_results(large):
+    lib, idx = large
+    write_reports(lib, [f"r{i}" for i in range(8)])
+    emb = FakeEmbedder()
+    run(lib, idx, emb)
+    approx, exact = load(IndexDir(idx), 8), load(IndexDir(idx), 8, approximate=False)
+    assert start_lexical(exact, "detectives", 5) is None  # a small library searches on the caller's thread
+    for text in PARAGRAPHS:
+        q = emb.encode([text])[0]
+        for retriever, reports in (("hybrid", None), ("bm25", None), ("hybrid", {"r2", "r6"})):
+            started = start_lexical(approx, text, 5, reports)
+            assert started is not None
+            with_thread = retrieve(approx, text, q, 5, retriever, reports, lexical=started)
+            assert [(h.key, h.rank_score) for h in with_thread] == [
+                (h.key, h.rank_score) for h in retrieve(approx, text, q, 5, retriever, reports)]
+            assert not reports or {h.passage.report for h in with_thread} <= reports
 
 
 def test_a_sync_that_removes_a_report_takes_its_vectors_out_of_the_copied_index(large):
