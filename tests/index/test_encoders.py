@@ -219,9 +219,15 @@ def test_int8_agrees_with_torch_on_the_seed(encoders, seed_texts):
     passages, sentences = seed_texts
     assert int8.dimension == torch.dimension and int8.max_tokens == torch.max_tokens
     assert int8.encoder == "onnx-int8" and len(int8.encoder_sha256) == 64
+    # The first two layers' feed-forward output products stay float32 (index.onnx_int8: they
+    # halve the disagreement with torch).
+    _, record = onnx_int8.prepare(int8.spec)
+    assert [n.split("/encoder/")[-1] for n in record["quantisation"]["float32_nodes"]] == [
+        "layer.0/output/dense/MatMul", "layer.1/output/dense/MatMul"]
     for texts in (passages, sentences):
         cosines = (torch.encode(texts) * int8.encode(texts)).sum(axis=1)
-        assert cosines.min() >= agreement.MIN_COSINE and cosines.mean() >= 0.98
+        print(f"int8 vs torch cosine: mean {cosines.mean():.4f}, min {cosines.min():.4f}")
+        assert cosines.min() >= 0.98 and cosines.mean() >= 0.993
         assert np.allclose(np.linalg.norm(int8.encode(texts), axis=1), 1, atol=1e-4)
     # Chunking must not depend on the encoder: both count word pieces alike.
     assert [int8.count_tokens(t) for t in passages + sentences] == [torch.count_tokens(t) for t in passages + sentences]
