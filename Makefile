@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+ENCODERS := $(VENV)/.encoders
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: setup run index test bench eval audit clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(ENCODERS)
 
 # Every file pinned by its sha256 (tools/lock.py writes the hashes). torch's hash is the local CPU
 # wheel's, which pip.conf's find-links offers: no other torch file (a CUDA build) can be installed.
@@ -16,6 +17,12 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	touch $(STAMP)
+
+# The model exported to ONNX once (index/onnx_int8.py), so that nothing is exported while the app
+# answers: the torch encoder's questions run on its float32 graph. A failure is said, not fatal.
+$(ENCODERS): $(STAMP) index/onnx_int8.py
+	$(PY) -m index.onnx_int8
+	touch $(ENCODERS)
 
 index: setup
 	$(PY) -m qa index

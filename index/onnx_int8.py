@@ -10,7 +10,9 @@ The export is made once per model, at first use, offline from the model's own sa
 
     $REPORTQA_CACHE/encoders/<model sha256[:16]>-onnx-int8/     (default ~/.cache/report-qa)
         model.onnx      the quantised graph
-        encoder.json    how it was made, and model.onnx's sha256 (checked at every load)
+        float32.onnx    the graph before quantisation: torch's vectors (cosine 1.00000), which
+                        the torch encoder's questions go through (index.embed.Embedder.encode_question)
+        encoder.json    how they were made, and their sha256 (checked at every load)
 
 It is written in a temporary folder and renamed into place (``os.rename``), so a process sees a
 complete folder or none, and two processes exporting at once both end up using one of them.
@@ -108,7 +110,8 @@ from index.embed import ModelError, ModelSpec
 from index.read import file_sha256
 
 ENCODER = "onnx-int8"
-FORMAT = 2  # bump when the export or the quantisation changes: older folders are re-made
+FORMAT = 3  # bump when the export or the quantisation changes: older folders are re-made
+FLOAT32 = "onnx-float32"  # the float32 graph run by ONNX Runtime: the torch encoder's questions
 FLOAT_LAYERS = 2  # the first layers whose feed-forward output product stays float32 (see above)
 QUANTISATION = {
     "method": "onnxruntime.quantization.quantize_dynamic",
@@ -147,15 +150,29 @@ def _record(folder: Path) -> dict | None:
         return None
 
 
-def _valid(folder: Path, spec: ModelSpec) -> dict | None:
-    """The folder's record if it holds a complete export of this model in this format."""
+def _current(record: dict | None, spec: ModelSpec) -> bool:
+    return bool(record) and record.get("format") == FORMAT and record.get("model_sha256") == spec.sha256
+
+
+def _valid(folder: Path, spec: ModelSpec, graph: str = "model.onnx") -> dict | None:
+    """The folder's record if it holds a complete export of this model in this format, with
+    ``graph`` (``model.onnx`` or ``float32.onnx``) as recorded."""
     record = _record(folder)
-    if not record or record.get("format") != FORMAT or record.get("model_sha256") != spec.sha256:
+    if not _current(record, spec):
         return None
-    onnx = folder / "model.onnx"
-    if not onnx.is_file() or file_sha256(onnx) != record.get("onnx_sha256"):
+    onnx = folder / graph
+    if not onnx.is_file() or file_sha256(onnx) != record.get(_SHA256_KEYS[graph]):
         return None
     return record
+
+
+_SHA256_KEYS = {"model.onnx": "onnx_sha256", "float32.onnx": "float32_sha256"}
+
+
+def exported(spec: ModelSpec) -> bool:
+    """Whether the cache holds this model's export in this format (cheap: no onnxruntime, no
+    hashing; a load checks the hashes)."""
+    return _current(_record(encoder_dir(spec)), spec)
 
 
 def recorded_sha256(spec: ModelSpec) -> str | None:
@@ -196,10 +213,9 @@ def _export(spec: ModelSpec, folder: Path) -> None:
         )
     finally:
         logging.disable(logging.NOTSET)
-    float32.unlink()
     record = {
         "format": FORMAT, "encoder": ENCODER, "model": spec.name, "model_sha256": spec.sha256,
-        "onnx_sha256": file_sha256(folder / "model.onnx"), "inputs": inputs,
+        "onnx_sha256": file_sha256(folder / "model.onnx"), "float32_sha256": file_sha256(float32), "inputs": inputs,
         "quantisation": {**QUANTISATION, "float32_nodes": kept},
         "onnxruntime": ort_version, "seconds": round(time.monotonic() - started, 1),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -258,9 +274,10 @@ class OnnxInt8Encoder:
     """The int8 encoder of a model (see the module's docstring), exported first if needed.
 
     :param spec: the model; it needs a ``tokenizer.json`` (a fast tokenizer).
+    :param float32: run the graph before quantisation instead (:data:`FLOAT32`): torch's vectors.
     """
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, float32: bool = False):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -273,7 +290,10 @@ class OnnxInt8Encoder:
             raise ModelError(f"model {spec.name!r}: no max_seq_length in {spec.path / 'sentence_bert_config.json'}; use --encoder torch")
         self._lowercase = bool(config.get("do_lower_case"))
         self.folder, record = prepare(spec)
-        self.sha256: str = record["onnx_sha256"]
+        graph = "float32.onnx" if float32 else "model.onnx"
+        if float32 and not _valid(self.folder, spec, graph):
+            raise ModelError(f"{self.folder / graph}: missing or not as recorded; remove {self.folder} and try again")
+        self.sha256: str = record[_SHA256_KEYS[graph]]
         self._inputs: list[str] = record["inputs"]
         self._counter = Tokenizer.from_file(str(tokenizer_file))
         self._counter.no_truncation()
@@ -287,7 +307,7 @@ class OnnxInt8Encoder:
         # One thread per run, and as many runs at once as there are cores (see the module's
         # docstring): no thread pool inside ONNX Runtime, so none spinning on a busy core.
         options.intra_op_num_threads = options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(self.folder / graph), options, providers=["CPUExecutionProvider"])
         self.threads = _cores()
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=ENCODER) if self.threads > 1 else None
         self.dimension = int(self._session.get_outputs()[0].shape[1] or self.embed(["dimension"]).shape[1])
@@ -319,3 +339,24 @@ def _cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def main() -> int:
+    """``python -m index.onnx_int8``: make the export now (``make setup`` runs it), so that no
+    process makes it while it answers. One line out; a failure is said, and is not fatal: the
+    torch encoder then encodes questions itself, and ``--encoder onnx-int8`` exports at first use."""
+    from index.embed import resolve_model
+
+    try:
+        spec = resolve_model()
+        ready = exported(spec)
+        folder, _ = prepare(spec)
+    except (ModelError, OSError) as exc:
+        print(f"encoders: not exported ({exc}); questions will be encoded with torch")
+        return 0
+    print(f"encoders: {'ready' if ready else 'exported'} in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -185,7 +185,7 @@ class Asker:
         retriever = retriever or self.retriever
         # BM25 needs no vector: it searches on another core while the model encodes the question.
         lexical = start_lexical(index, question, k, only) if retriever != "dense" else None
-        vector = self.embedder.encode([question])[0]
+        vector = self.embedder.encode_question(question)
         ids, matrix = self.report_matrix(index)
         prior = dict(zip(ids, (matrix @ vector).tolist()))
         return retrieve(index, question, vector, k, retriever, only, prior, lexical=lexical), vector

@@ -60,5 +60,5 @@ class NaiveRetriever:
 
     def search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest the question, best first, with their cosine."""
-        ids, scores = self._vectors.search(self._embedder.encode([question])[0], k)
+        ids, scores = self._vectors.search(self._embedder.encode_question(question), k)
         return [(self.chunks[int(i)], float(s)) for i, s in zip(ids, scores)]

@@ -32,3 +32,6 @@ class FakeEmbedder:
             progress(len(texts))
         v = np.array(rows, dtype=np.float32).reshape(-1, 8)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def encode_question(self, question):
+        return self.encode([question])[0]

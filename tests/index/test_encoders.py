@@ -234,6 +234,28 @@ def test_int8_agrees_with_torch_on_the_seed(encoders, seed_texts):
 
 
 @pytest.mark.slow
+def test_torch_questions_go_through_the_float32_graph_with_torchs_vectors(encoders, seed_texts):
+    torch = encoders["torch"]
+    # `make setup` exported the model (index/onnx_int8.py's main): the questions need no torch.
+    assert torch.question_encoder == "onnx-float32"
+    questions = [json.loads(line)["q"] for line in (ROOT / "tests" / "gold" / "seed.jsonl").read_text().splitlines() if line]
+    asked = np.stack([torch.encode_question(q) for q in questions])
+    assert asked.shape == (len(questions), torch.dimension) and asked.dtype == np.float32
+    cosines = (asked * torch.encode(questions)).sum(axis=1)
+    assert cosines.min() >= 0.99999, cosines.min()  # the same vectors, not merely close ones (int8: 0.99)
+    assert np.allclose(np.linalg.norm(asked, axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_without_an_export_torch_encodes_its_questions_and_none_is_made(embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTQA_CACHE", str(tmp_path / "cache"))
+    fresh = Embedder(embedder.spec, "torch")
+    vector = fresh.encode_question("How good are child protection investigations?")
+    assert fresh.question_encoder == "torch" and vector.shape == (fresh.dimension,)
+    assert not (tmp_path / "cache").exists()  # nothing is exported while answering
+
+
+@pytest.mark.slow
 def test_int8_embeds_each_text_alone_so_its_vector_does_not_depend_on_its_batch(encoders, seed_texts):
     int8 = encoders["onnx-int8"]
     passages, sentences = seed_texts
