@@ -43,7 +43,7 @@ def gather_all(asker, sets):
         for g in read_gold(GOLD / f"{name}.jsonl"):
             if g.abstain:
                 continue
-            vector = asker.embedder.encode([g.q])[0]
+            vector = asker.embedder.encode_question(g.q)
             prior = {rid: float(v @ vector) for rid, v in asker.report_vectors(index).items()}
             evidence, coverage = gather(index, g.q, vector, report_prior=prior, with_proximity=True)
             good = {k for k in evidence if relevant(g, index.passages[k])}

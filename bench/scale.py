@@ -96,7 +96,7 @@ def searches_in_turn(embedder, loaded, question: str) -> None:
     the BM25 search."""
     from qa.retrieve import dense_candidates
 
-    vector = embedder.encode([question])[0]
+    vector = embedder.encode_question(question)
     dense_candidates(loaded, vector, CANDIDATES, None)
     loaded.lexical.search(question, CANDIDATES)
 
@@ -286,7 +286,7 @@ def part_ask(index: Path, work: Path) -> dict:
     # in memory, and the parts the ask is compared with below run warm: measured after it.
     _, cold = timed(asker.ask, questions)
     asks, in_turn = asks_against_searches(asker, embedder, questions)
-    vectors, encodes = timed(lambda q: embedder.encode([q])[0], questions)
+    vectors, encodes = timed(embedder.encode_question, questions)
     _, dense = timed(lambda v: dense_candidates(loaded, v, CANDIDATES, None), vectors)
     _, bm25 = timed(lambda q: lexical.search(q, CANDIDATES), questions)
     return {
