@@ -3,15 +3,17 @@
 Which model to use is settled cheaply (:func:`resolve_model`, no torch) so that a sync with
 nothing to embed can check the index against it without loading anything heavy.
 
-A model runs through one of two encoders (:data:`ENCODERS`): ``torch`` (sentence-transformers,
-float32) or ``onnx-int8`` (the same model exported to ONNX and quantised to int8, run by ONNX
-Runtime without torch: see :mod:`index.onnx_int8`). :class:`Embedder` is the one front for both.
+A model runs through one of two encoders (:data:`ENCODERS`): ``torch`` (the model in float32)
+or ``onnx-int8`` (the same model exported to ONNX and quantised to int8, run by ONNX Runtime
+without torch: see :mod:`index.onnx_int8`). :class:`Embedder` is the one front for both. The
+torch encoder's float32 model is run by ONNX Runtime on its exported float32 graph once ``make
+setup`` has made it (the same vectors; faster, and torch is never imported), else by
+sentence-transformers on torch.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -133,48 +135,53 @@ class Embedder:
 
     :param spec: the model to load; see :func:`resolve_model`.
     :param encoder: ``torch`` or ``onnx-int8``; see :func:`resolve_encoder`.
+    :param runtime: what runs the torch encoder's float32 model: ``onnxruntime``, its graph
+        exported by ``make setup`` (index.onnx_int8; the same vectors, cosine 1.00000, 1.6x as
+        fast on passages and 1.7x on a question, and torch is never imported), or ``torch``. By
+        default onnxruntime when the export is at hand (it is never made here), else torch.
     """
 
-    def __init__(self, spec: ModelSpec | None = None, encoder: str | None = None):
+    def __init__(self, spec: ModelSpec | None = None, encoder: str | None = None, runtime: str | None = None):
         self.spec = spec or resolve_model()
         self.encoder = resolve_encoder(encoder)
+        if runtime not in (None, "torch", "onnxruntime"):
+            raise ValueError(f"runtime must be torch or onnxruntime. Currently, runtime is {runtime!r}")
         if self.encoder == "torch":
-            self._backend: Encoder = TorchEncoder(self.spec)
+            self._backend: Encoder = self._float32(runtime)
         else:
             from index.onnx_int8 import OnnxInt8Encoder
 
             self._backend = OnnxInt8Encoder(self.spec)
-        self.encoder_sha256: str = self._backend.sha256
+            self.runtime = "onnxruntime"
+        # The torch encoder's vectors are the float32 model's, whatever runs it: the manifest
+        # records them as torch's (no file hash), as it always has.
+        self.encoder_sha256: str = "" if self.encoder == "torch" else self._backend.sha256
         self.dimension: int = self._backend.dimension
         self.max_tokens: int = self._backend.max_tokens
-        self._questions: Encoder | None = None
-        self._questions_lock = threading.Lock()
 
-    @property
-    def question_encoder(self) -> str:
-        """What encodes questions: the encoder, or ``onnx-float32`` (see :meth:`encode_question`)."""
-        return "onnx-float32" if self._question_backend() is not self._backend else self.encoder
+    def _float32(self, runtime: str | None) -> Encoder:
+        if runtime != "torch":
+            from index import onnx_int8
 
-    def _question_backend(self) -> Encoder:
-        with self._questions_lock:
-            if self._questions is None:
-                self._questions = self._backend
-                if self.encoder == "torch":
-                    from index import onnx_int8
-
-                    if onnx_int8.exported(self.spec):  # made by `make setup`: never exported here
-                        try:
-                            self._questions = onnx_int8.OnnxInt8Encoder(self.spec, float32=True)
-                        except ModelError:
-                            pass  # a damaged export: torch encodes the questions
-            return self._questions
+            if onnx_int8.exported(self.spec):  # made by `make setup`: never exported here
+                try:
+                    backend = onnx_int8.OnnxInt8Encoder(self.spec, float32=True)
+                    self.runtime = "onnxruntime"
+                    return backend
+                except ModelError:
+                    if runtime:
+                        raise
+            elif runtime:
+                raise ModelError(f"model {self.spec.name!r}: not exported for onnxruntime; run `make setup` "
+                                 f"(or `python -m index.onnx_int8`)")
+        self.runtime = "torch"
+        return TorchEncoder(self.spec)
 
     def encode_question(self, question: str) -> np.ndarray:
-        """One question's unit vector, as ``encode([question])[0]``. The torch encoder's questions
-        go through the same float32 graph exported to ONNX (index.onnx_int8, made by ``make
-        setup``) when it is at hand: the same vector (cosine 1.00000 on the 297 gold questions),
-        4.7 ms against 8.1 for torch, on one thread, leaving the other core to the searches."""
-        return self._question_backend().embed([question])[0]
+        """One question's unit vector, as ``encode([question])[0]``: the text run alone, on the
+        caller's thread (the onnxruntime encoders use one thread a run), leaving the other core
+        to the searches."""
+        return self._backend.embed([question])[0]
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model reads for ``text``, counting its start and end markers."""

@@ -233,25 +233,40 @@ def test_int8_agrees_with_torch_on_the_seed(encoders, seed_texts):
     assert [int8.count_tokens(t) for t in passages + sentences] == [torch.count_tokens(t) for t in passages + sentences]
 
 
+@pytest.fixture(scope="module")
+def torch_run(embedder):
+    """The torch encoder run by torch itself (the session's runs on onnxruntime)."""
+    return Embedder(embedder.spec, "torch", runtime="torch")
+
+
 @pytest.mark.slow
-def test_torch_questions_go_through_the_float32_graph_with_torchs_vectors(encoders, seed_texts):
-    torch = encoders["torch"]
-    # `make setup` exported the model (index/onnx_int8.py's main): the questions need no torch.
-    assert torch.question_encoder == "onnx-float32"
+def test_the_torch_encoder_runs_on_onnxruntime_with_torchs_vectors(encoders, torch_run, seed_texts):
+    default = encoders["torch"]
+    # `make setup` exported the float32 graph (index/onnx_int8.py's main): no torch at run time.
+    assert default.runtime == "onnxruntime" and torch_run.runtime == "torch"
+    assert default.encoder_sha256 == torch_run.encoder_sha256 == ""  # the same encoder to the manifest
+    passages, sentences = seed_texts
     questions = [json.loads(line)["q"] for line in (ROOT / "tests" / "gold" / "seed.jsonl").read_text().splitlines() if line]
-    asked = np.stack([torch.encode_question(q) for q in questions])
-    assert asked.shape == (len(questions), torch.dimension) and asked.dtype == np.float32
-    cosines = (asked * torch.encode(questions)).sum(axis=1)
-    assert cosines.min() >= 0.99999, cosines.min()  # the same vectors, not merely close ones (int8: 0.99)
-    assert np.allclose(np.linalg.norm(asked, axis=1), 1, atol=1e-5)
+    asked = np.stack([default.encode_question(q) for q in questions])
+    assert asked.shape == (len(questions), default.dimension) and asked.dtype == np.float32
+    for mine, reference in ((default.encode(passages), torch_run.encode(passages)),
+                            (default.encode(sentences), torch_run.encode(sentences)), (asked, torch_run.encode(questions))):
+        cosines = (mine * reference).sum(axis=1)
+        assert cosines.min() >= 0.99999, cosines.min()  # the same vectors, not merely close ones (int8: 0.99)
+        assert np.allclose(np.linalg.norm(mine, axis=1), 1, atol=1e-5)
+    assert [default.count_tokens(t) for t in passages] == [torch_run.count_tokens(t) for t in passages]
 
 
 @pytest.mark.slow
-def test_without_an_export_torch_encodes_its_questions_and_none_is_made(embedder, tmp_path, monkeypatch):
+def test_without_an_export_torch_runs_the_model_and_none_is_made(embedder, torch_run, tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTQA_CACHE", str(tmp_path / "cache"))
     fresh = Embedder(embedder.spec, "torch")
     vector = fresh.encode_question("How good are child protection investigations?")
-    assert fresh.question_encoder == "torch" and vector.shape == (fresh.dimension,)
+    assert fresh.runtime == "torch" and vector.shape == (fresh.dimension,)
+    with pytest.raises(ModelError, match=r"not exported for onnxruntime; run `make setup`"):
+        Embedder(embedder.spec, "torch", runtime="onnxruntime")
+    with pytest.raises(ValueError, match="runtime must be torch or onnxruntime"):
+        Embedder(embedder.spec, "torch", runtime="cuda")
     assert not (tmp_path / "cache").exists()  # nothing is exported while answering
 
 
