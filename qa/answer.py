@@ -69,7 +69,10 @@ def _words(text: str) -> frozenset[str]:
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
     """Whether two sentences say the same (word-set overlap, Jaccard)."""
     wa, wb = _words(a), _words(b)
-    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= threshold
+    if not wa or not wb or min(len(wa), len(wb)) < threshold * max(len(wa), len(wb)):
+        return False  # the overlap is at most the smaller set: the Jaccard index is at most min / max
+    common = len(wa & wb)
+    return common / (len(wa) + len(wb) - common) >= threshold
 
 
 def choose_sentences(

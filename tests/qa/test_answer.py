@@ -134,3 +134,17 @@ def replace_score(hit_, score):
 def test_passage_ranks_scale_the_reranked_scores():
     hits = [ranked("a b c d", 0.5, 2.0, 1), ranked("e f g h", 0.5, 1.5, 2), ranked("i j k l", 0.5, 1.0, 3)]
     assert passage_ranks(hits) == [1.0, 0.5, 0.0] and passage_ranks([]) == []
+
+
+def test_near_duplicate_is_the_jaccard_index_of_the_word_sets():
+    import random
+
+    rng = random.Random(5)
+    vocabulary = [f"w{i}" for i in range(30)]
+    for _ in range(500):
+        a, b = (" ".join(rng.sample(vocabulary, rng.randint(0, 20))) for _ in range(2))
+        threshold = rng.choice([0.5, 0.8, 0.9])
+        wa, wb = set(a.split()), set(b.split())
+        expected = bool(wa and wb) and len(wa & wb) / len(wa | wb) >= threshold
+        assert near_duplicate(a, b, threshold) == expected, (a, b, threshold)
+    assert near_duplicate("a b c d e f g h i j", "a b c d e f g h i j k", 0.9)  # 10 / 11, at the bound
