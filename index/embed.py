@@ -13,6 +13,7 @@ sentence-transformers on torch.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,10 @@ class Embedder:
             elif runtime:
                 raise ModelError(f"model {self.spec.name!r}: not exported for onnxruntime; run `make setup` "
                                  f"(or `python -m index.onnx_int8`)")
+            else:
+                logging.getLogger(__name__).warning(
+                    "model %r is not exported for onnxruntime: torch runs it, about 1.5x slower; "
+                    "run `make setup` (or `python -m index.onnx_int8`) to export it", self.spec.name)
         self.runtime = "torch"
         return TorchEncoder(self.spec)
 

@@ -258,9 +258,10 @@ def test_the_torch_encoder_runs_on_onnxruntime_with_torchs_vectors(encoders, tor
 
 
 @pytest.mark.slow
-def test_without_an_export_torch_runs_the_model_and_none_is_made(embedder, torch_run, tmp_path, monkeypatch):
+def test_without_an_export_torch_runs_the_model_and_none_is_made(embedder, torch_run, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("REPORTQA_CACHE", str(tmp_path / "cache"))
     fresh = Embedder(embedder.spec, "torch")
+    assert "not exported for onnxruntime: torch runs it" in caplog.text and "make setup" in caplog.text
     vector = fresh.encode_question("How good are child protection investigations?")
     assert fresh.runtime == "torch" and vector.shape == (fresh.dimension,)
     with pytest.raises(ModelError, match=r"not exported for onnxruntime; run `make setup`"):
