@@ -164,21 +164,17 @@ class Embedder:
         if runtime != "torch":
             from index import onnx_int8
 
+            problem = f"model {self.spec.name!r}: not exported for onnxruntime; run `make setup` (or `python -m index.onnx_int8`)"
             if onnx_int8.exported(self.spec):  # made by `make setup`: never exported here
                 try:
                     backend = onnx_int8.OnnxInt8Encoder(self.spec, float32=True)
                     self.runtime = "onnxruntime"
                     return backend
-                except ModelError:
-                    if runtime:
-                        raise
-            elif runtime:
-                raise ModelError(f"model {self.spec.name!r}: not exported for onnxruntime; run `make setup` "
-                                 f"(or `python -m index.onnx_int8`)")
-            else:
-                logging.getLogger(__name__).warning(
-                    "model %r is not exported for onnxruntime: torch runs it, about 1.5x slower; "
-                    "run `make setup` (or `python -m index.onnx_int8`) to export it", self.spec.name)
+                except ModelError as exc:
+                    problem = str(exc)
+            if runtime:
+                raise ModelError(problem)
+            logging.getLogger(__name__).warning("%s; torch runs the model meanwhile, about 1.5x slower", problem)
         self.runtime = "torch"
         return TorchEncoder(self.spec)
 

@@ -289,10 +289,15 @@ class OnnxInt8Encoder:
         if self.max_tokens <= 0:
             raise ModelError(f"model {spec.name!r}: no max_seq_length in {spec.path / 'sentence_bert_config.json'}; use --encoder torch")
         self._lowercase = bool(config.get("do_lower_case"))
-        self.folder, record = prepare(spec)
         graph = "float32.onnx" if float32 else "model.onnx"
-        if float32 and not _valid(self.folder, spec, graph):
-            raise ModelError(f"{self.folder / graph}: missing or not as recorded; remove {self.folder} and try again")
+        if float32:  # made by `make setup` (main): checked, never exported here
+            self.folder = encoder_dir(spec)
+            record = _valid(self.folder, spec, graph)
+            if not record:
+                raise ModelError(f"{self.folder / graph}: missing or not as recorded; run `make setup` "
+                                 f"(or `python -m index.onnx_int8`) to export it again")
+        else:
+            self.folder, record = prepare(spec)
         self.sha256: str = record[_SHA256_KEYS[graph]]
         self._inputs: list[str] = record["inputs"]
         self._counter = Tokenizer.from_file(str(tokenizer_file))

@@ -261,7 +261,7 @@ def test_the_torch_encoder_runs_on_onnxruntime_with_torchs_vectors(encoders, tor
 def test_without_an_export_torch_runs_the_model_and_none_is_made(embedder, torch_run, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("REPORTQA_CACHE", str(tmp_path / "cache"))
     fresh = Embedder(embedder.spec, "torch")
-    assert "not exported for onnxruntime: torch runs it" in caplog.text and "make setup" in caplog.text
+    assert "not exported for onnxruntime; run `make setup`" in caplog.text and "torch runs the model" in caplog.text
     vector = fresh.encode_question("How good are child protection investigations?")
     assert fresh.runtime == "torch" and vector.shape == (fresh.dimension,)
     with pytest.raises(ModelError, match=r"not exported for onnxruntime; run `make setup`"):
@@ -269,6 +269,25 @@ def test_without_an_export_torch_runs_the_model_and_none_is_made(embedder, torch
     with pytest.raises(ValueError, match="runtime must be torch or onnxruntime"):
         Embedder(embedder.spec, "torch", runtime="cuda")
     assert not (tmp_path / "cache").exists()  # nothing is exported while answering
+
+
+@pytest.mark.slow
+def test_a_damaged_export_is_said_and_torch_runs_the_model_without_exporting_again(embedder, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("REPORTQA_CACHE", str(tmp_path / "cache"))
+    folder = onnx_int8.encoder_dir(embedder.spec)
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"not a graph")
+    (folder / "float32.onnx").write_bytes(b"not a graph either")
+    record = {"format": onnx_int8.FORMAT, "model_sha256": embedder.spec.sha256, "inputs": ["input_ids"],
+              "onnx_sha256": "0" * 64, "float32_sha256": "0" * 64}
+    (folder / "encoder.json").write_text(json.dumps(record))
+    exported = []
+    monkeypatch.setattr(onnx_int8, "_export", lambda spec, into: exported.append(into))
+    fresh = Embedder(embedder.spec, "torch")
+    assert fresh.runtime == "torch" and exported == []
+    assert f"{folder / 'float32.onnx'}: missing or not as recorded; run `make setup`" in caplog.text
+    with pytest.raises(ModelError, match="missing or not as recorded"):
+        Embedder(embedder.spec, "torch", runtime="onnxruntime")
 
 
 @pytest.mark.slow
