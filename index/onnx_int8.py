@@ -1,12 +1,14 @@
-"""The int8 encoder: the model exported to ONNX, quantised to int8, run by ONNX Runtime.
+"""The model exported to ONNX and run by ONNX Runtime: quantised to int8 (the onnx-int8
+encoder), and in float32 (how the torch encoder's model runs once exported: index.embed.Embedder).
 
-The only module that imports onnxruntime (and onnx). Running the encoder needs neither torch nor
+The only module that imports onnxruntime (and onnx). Running either graph needs neither torch nor
 sentence-transformers: the tokenizer is the model's own ``tokenizer.json`` (the ``tokenizers``
 library, as sentence-transformers' fast tokenizer uses it) and pooling and normalisation are
 inside the graph.
 
-The export is made once per model, at first use, offline from the model's own safetensors
-(:func:`index.embed.export_onnx`, which needs torch), into a cache folder::
+The export is made once per model, by ``make setup`` (:func:`main`) or else at the int8
+encoder's first use, offline from the model's own safetensors (:func:`index.embed.export_onnx`,
+which needs torch), into a cache folder::
 
     $REPORTQA_CACHE/encoders/<model sha256[:16]>-onnx-int8/     (default ~/.cache/report-qa)
         model.onnx      the quantised graph
