@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 # The model exported to ONNX once (index/onnx_int8.py), so that nothing is exported while the app
-# answers: the torch encoder's questions run on its float32 graph. A failure is said, not fatal.
+# answers: the torch encoder's model runs on its float32 graph. A failure is said, not fatal.
 $(ENCODERS): $(STAMP) index/onnx_int8.py
 	$(PY) -m index.onnx_int8
 	touch $(ENCODERS)

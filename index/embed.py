@@ -137,7 +137,7 @@ class Embedder:
     :param spec: the model to load; see :func:`resolve_model`.
     :param encoder: ``torch`` or ``onnx-int8``; see :func:`resolve_encoder`.
     :param runtime: what runs the torch encoder's float32 model: ``onnxruntime``, its graph
-        exported by ``make setup`` (index.onnx_int8; the same vectors, cosine 1.00000, 1.6x as
+        exported by ``make setup`` (index.onnx_int8; the same vectors, cosine 1.00000, about 1.5x as
         fast on passages and 1.7x on a question, and torch is never imported), or ``torch``. By
         default onnxruntime when the export is at hand (it is never made here), else torch.
     """
@@ -150,9 +150,9 @@ class Embedder:
         if self.encoder == "torch":
             self._backend: Encoder = self._float32(runtime)
         else:
-            from index.onnx_int8 import OnnxInt8Encoder
+            from index.onnx_int8 import OnnxEncoder
 
-            self._backend = OnnxInt8Encoder(self.spec)
+            self._backend = OnnxEncoder(self.spec)
             self.runtime = "onnxruntime"
         # The torch encoder's vectors are the float32 model's, whatever runs it: the manifest
         # records them as torch's (no file hash), as it always has.
@@ -167,7 +167,7 @@ class Embedder:
             problem = f"model {self.spec.name!r}: not exported for onnxruntime; run `make setup` (or `python -m index.onnx_int8`)"
             if onnx_int8.exported(self.spec):  # made by `make setup`: never exported here
                 try:
-                    backend = onnx_int8.OnnxInt8Encoder(self.spec, float32=True)
+                    backend = onnx_int8.OnnxEncoder(self.spec, float32=True)
                     self.runtime = "onnxruntime"
                     return backend
                 except ModelError as exc:

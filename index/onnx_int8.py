@@ -12,8 +12,8 @@ which needs torch), into a cache folder::
 
     $REPORTQA_CACHE/encoders/<model sha256[:16]>-onnx-int8/     (default ~/.cache/report-qa)
         model.onnx      the quantised graph
-        float32.onnx    the graph before quantisation: torch's vectors (cosine 1.00000), which
-                        the torch encoder's questions go through (index.embed.Embedder.encode_question)
+        float32.onnx    the graph before quantisation: torch's vectors (cosine 1.00000), on which
+                        ONNX Runtime runs the torch encoder's model (index.embed.Embedder)
         encoder.json    how they were made, and their sha256 (checked at every load)
 
 It is written in a temporary folder and renamed into place (``os.rename``), so a process sees a
@@ -64,7 +64,7 @@ before 0.734 / 0.765 / 0.594 / 0.700 / 0.733 / 0.700 (Thurrock -0.033); kept 0.7
 0.594 / 0.733 / 0.767 / 0.600 (no set lower); all six layers 0.747 / 0.765 / 0.594 / 0.733 /
 0.733 / 0.633. The choice was made on the agreement and the speed; the gold sets were asked after.
 
-Running (:meth:`OnnxInt8Encoder.embed`): each text is run on its own, unpadded, on one thread,
+Running (:meth:`OnnxEncoder.embed`): each text is run on its own, unpadded, on one thread,
 with as many texts at once as the process has cores. Measured on 527 passages of four corpus
 reports against torch (batches of 16) in the same run, the encoders taking turns passage group by
 passage group (2 cores; best of 3; figures from three runs, "quiet": torch at its idle 123-125/s;
@@ -113,7 +113,6 @@ from index.read import file_sha256
 
 ENCODER = "onnx-int8"
 FORMAT = 3  # bump when the export or the quantisation changes: older folders are re-made
-FLOAT32 = "onnx-float32"  # the float32 graph run by ONNX Runtime: the torch encoder's questions
 FLOAT_LAYERS = 2  # the first layers whose feed-forward output product stays float32 (see above)
 QUANTISATION = {
     "method": "onnxruntime.quantization.quantize_dynamic",
@@ -272,11 +271,13 @@ def _sentence_config(spec: ModelSpec) -> dict:
         return {}
 
 
-class OnnxInt8Encoder:
-    """The int8 encoder of a model (see the module's docstring), exported first if needed.
+class OnnxEncoder:
+    """The model's exported graph run by ONNX Runtime (see the module's docstring): the int8
+    graph, exported first if needed, or the float32 one.
 
     :param spec: the model; it needs a ``tokenizer.json`` (a fast tokenizer).
-    :param float32: run the graph before quantisation instead (:data:`FLOAT32`): torch's vectors.
+    :param float32: run the graph before quantisation (torch's vectors), which ``make setup``
+        exported: it is checked and never exported here.
     """
 
     def __init__(self, spec: ModelSpec, float32: bool = False):
@@ -350,8 +351,8 @@ def _cores() -> int:
 
 def main() -> int:
     """``python -m index.onnx_int8``: make the export now (``make setup`` runs it), so that no
-    process makes it while it answers. One line out; a failure is said, and is not fatal: the
-    torch encoder then encodes questions itself, and ``--encoder onnx-int8`` exports at first use."""
+    process makes it while it answers. One line out; a failure is said, and is not fatal: torch
+    then runs the torch encoder's model, and ``--encoder onnx-int8`` exports at first use."""
     from index.embed import resolve_model
 
     try:
@@ -359,7 +360,7 @@ def main() -> int:
         ready = exported(spec)
         folder, _ = prepare(spec)
     except (ModelError, OSError) as exc:
-        print(f"encoders: not exported ({exc}); questions will be encoded with torch")
+        print(f"encoders: not exported ({exc}); torch will run the model")
         return 0
     print(f"encoders: {'ready' if ready else 'exported'} in {folder}")
     return 0
