@@ -179,7 +179,6 @@ def load_asker(library: Path, index: Path, model: str | None, stage):
         loaded = asker.loaded()
         loaded.lexical
         asker.report_matrix(loaded)  # the model's first call (slower than the next) and the reports' matrix are paid here
-        asker.embedder.encode_question("warm up")  # and the question encoder's (index.embed.Embedder.encode_question)
     except (IndexUnusable, ModelError, ReportError, OSError) as exc:
         raise StartupFailed(one_line(exc)) from None
     return asker
