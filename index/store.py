@@ -414,6 +414,7 @@ class LoadedIndex:
     _sentence_lookup: object = None
 
     _lexical: object = None
+    _report_keys: dict = field(default_factory=dict)
 
     @property
     def lexical(self):
@@ -453,7 +454,16 @@ class LoadedIndex:
         return self.directory.read_text(self.entries[report_id])
 
     def report_keys(self, report_ids: set[str]) -> np.ndarray:
-        return np.array([k for k, p in self.passages.items() if p.report in report_ids], dtype=np.int64)
+        """The keys of these reports' passages (a pass over every passage: remembered for the
+        last few sets asked, since one ask may need them twice and a chat asks one report again)."""
+        wanted = frozenset(report_ids)
+        keys = self._report_keys.get(wanted)
+        if keys is None:
+            keys = np.array([k for k, p in self.passages.items() if p.report in wanted], dtype=np.int64)
+            if len(self._report_keys) >= 16:
+                self._report_keys.clear()
+            self._report_keys[wanted] = keys
+        return keys
 
     def sentence_vectors(self, rows: np.ndarray | slice) -> np.ndarray:
         """The vectors of these sentence rows (``sentence_rows`` gives a passage's)."""
